@@ -33,9 +33,13 @@ export class TouchpointError extends Error {
     return this.kind === 'config' ? 2 : 1;
   }
 
-  /** One line (`where message`), plus an indented hint line when there is one. */
+  /**
+   * One line, plus an indented hint line when there is one. A file position reads
+   * `pipelines/acme.yaml:12:7 sources[1].config.token: must be string`; any other place
+   * (`crm/contacts`) is followed by a colon: `crm/contacts: authentication failed …`.
+   */
   format(): string {
-    const head = this.where ? `${this.where} ${this.message}` : this.message;
+    const head = !this.where ? this.message : /:\d+:\d+$/.test(this.where) ? `${this.where} ${this.message}` : `${this.where}: ${this.message}`;
     return this.hint ? `${head}\n  hint: ${this.hint}` : head;
   }
 }

@@ -7,7 +7,7 @@ const MASK = '***';
 export function redact(text: string, secrets: readonly string[]): string {
   if (secrets.length === 0 || text.length === 0) return text;
   let out = text;
-  for (const secret of [...secrets].sort((a, b) => b.length - a.length)) {
+  for (const secret of secrets.toSorted((a, b) => b.length - a.length)) {
     // Very short values (a port, "1") would mangle unrelated text and are not credentials.
     if (secret.length < 4) continue;
     out = out.split(secret).join(MASK);

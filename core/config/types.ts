@@ -2,6 +2,7 @@
 // The JSON Schema in pipeline.schema.json is the one source of truth for the YAML shape; this file
 // mirrors it in types.
 import type { JsonObject } from '../sdk/types.ts';
+import type { YamlSource } from './yaml.ts';
 
 export interface SourceConfig {
   /** Unique within the pipeline; names raw tables (`raw_<name>_<stream>`) and event ids. */
@@ -51,8 +52,16 @@ export interface LoadedPipeline {
   config: PipelineConfig;
   /** Every value that came from `${env:…}`: redacted from logs, errors, --dry-run and --json. */
   secrets: string[];
-  /** Maps a JSON path like `sources[1].config.token` to `file:line:col` (for later errors). */
-  locate(path: (string | number)[]): string;
+  /**
+   * Maps a path like `['sources', 1, 'config', 'token']` to `file:line:col` (for later errors): the
+   * value's position, or the key's with part `'key'`; a path that does not exist gives its nearest ancestor.
+   */
+  locate(path: readonly (string | number)[], part?: 'key' | 'value'): string;
+  /**
+   * The document as written (before `${env:…}` resolution) with positions: lets later checks point at
+   * lines and tell a literal from an environment reference. Absent when a LoadedPipeline is built by hand.
+   */
+  source?: YamlSource;
 }
 
 export interface Diagnostic {

@@ -97,28 +97,60 @@ export interface Logger {
   child(bindings: Record<string, unknown>): Logger;
 }
 
+export type QueryValue = string | number | boolean | undefined | null;
+
 export interface HttpRequest {
   method?: string;
-  /** Absolute URL, or relative to the client's baseUrl. */
+  /** Absolute URL, or relative to the client's baseUrl (joined as `baseUrl/url`, never replacing its path). */
   url: string;
-  query?: Record<string, string | number | boolean | undefined | null>;
+  /** Appended to the URL; undefined and null are skipped, arrays repeat the key (`a=1&a=2`). */
+  query?: Record<string, QueryValue | readonly QueryValue[]>;
   headers?: Record<string, string>;
-  /** Objects are sent as JSON. */
+  /** Plain objects and arrays are sent as JSON; strings, URLSearchParams, Blob and bytes as they are. */
   body?: unknown;
-  /** Per-request timeout in ms (defaults to the client's). */
+  /** Per-attempt timeout in ms (defaults to the retry policy's). */
   timeoutMs?: number;
 }
 
 export interface HttpResponse<T = unknown> {
   status: number;
   headers: Headers;
+  /** Parsed JSON when the response says it is JSON, else the text; null when empty. */
   body: T;
+}
+
+/**
+ * A connector's reading of a non-2xx response the generic rules get wrong: a 429 whose body says a
+ * DAILY limit is a quota (stop, say when it resets), a 400 that a vendor uses for "try again" is
+ * transient. Return undefined to keep the default handling.
+ */
+export type ResponseVerdict =
+  | { kind: 'transient'; retryAfterMs?: number; message?: string }
+  | { kind: 'quota'; resetsAt?: Date; quota?: string; message?: string }
+  | { kind: 'auth'; message?: string }
+  | { kind: 'terminal'; message?: string };
+
+/** Called for non-2xx responses only, with the body already read (parsed JSON, text, or null). */
+export type ResponseClassifier = (response: Response, body: unknown) => ResponseVerdict | undefined;
+
+/** What a connector layers over the engine's client: its API root, auth headers, vendor rules. */
+export interface HttpDefaults {
+  baseUrl?: string;
+  headers?: Record<string, string>;
+  classify?: ResponseClassifier;
 }
 
 export interface HttpClient {
   request<T = unknown>(req: HttpRequest): Promise<HttpResponse<T>>;
   get<T = unknown>(url: string, query?: HttpRequest['query'], headers?: Record<string, string>): Promise<HttpResponse<T>>;
   post<T = unknown>(url: string, body?: unknown, headers?: Record<string, string>): Promise<HttpResponse<T>>;
+  /** The same client (policy, signal, log, source/stream) with more defaults; headers merge. */
+  extend(defaults: HttpDefaults): HttpClient;
+  /**
+   * A `fetch` under the same retry policy, for vendor client libraries (gaxios `fetchImplementation`
+   * …). It returns the vendor's final response for the library to read; see `retryingFetch`.
+   */
+  fetch: typeof fetch;
 }
 
 export interface RetryPolicy {
@@ -149,7 +181,7 @@ export interface ReadContext<C = JsonObject> {
   /** Resolves relative paths (file sources) against the pipeline file's folder. */
   resolvePath(path: string): string;
   /** The pipeline's options this stream may honour (e.g. start date). */
-  options: { startDate?: string; retry: RetryPolicy };
+  options: { startDate?: string; retry: RetryPolicy; /** Records per batch the pipeline asks for (settings.batchSize). */ batchSize?: number };
 }
 
 export interface MapContext<C = JsonObject> {

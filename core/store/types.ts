@@ -8,7 +8,10 @@ import type { CanonicalEvent, IdentifierLink, JsonObject, SpendRow, StreamState 
 export type Dialect = 'duckdb' | 'postgres';
 
 export interface StoreOptions {
-  /** `duckdb:///abs/path.duckdb`, `duckdb://relative.duckdb`, `duckdb://:memory:`, `postgres://…` */
+  /**
+   * `duckdb:///abs/path.duckdb`, `duckdb://relative.duckdb`, `duckdb://:memory:`, `postgres://…`
+   * (`?schema=name` puts Touchpoint's tables in that PostgreSQL schema, created on migrate).
+   */
   url: string;
   /** Open without write access (commands that only read). DuckDB allows many readers, one writer. */
   readOnly?: boolean;
@@ -96,6 +99,11 @@ export interface Store {
   /** Creates `raw_<source>_<stream>` if it does not exist; returns its name. */
   ensureRawTable(source: string, stream: string): Promise<string>;
   writeBatch(batch: BatchWrite): Promise<void>;
+  /**
+   * After a full refresh of a stream: deletes its raw rows and canonical rows that the run `runId`
+   * did not write (records gone from the source). Returns the number of raw rows deleted.
+   */
+  sweepStream(source: string, stream: string, runId: string): Promise<number>;
 
   getState(pipeline: string, source: string, stream: string): Promise<StreamState | undefined>;
   listState(pipeline: string): Promise<StreamStateRow[]>;

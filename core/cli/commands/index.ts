@@ -1,0 +1,11 @@
+// Every CLI command, in the order `touchpoint --help` lists them. Adding a command is a file here
+// and a line in this list.
+import type { Command } from '../command.ts';
+import { connectors } from './connectors.ts';
+import { init } from './init.ts';
+import { run } from './run.ts';
+import { runs } from './runs.ts';
+import { state } from './state.ts';
+import { validate } from './validate.ts';
+
+export const commands: Command[] = [init, validate, run, connectors, state, runs];

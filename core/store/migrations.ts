@@ -1,0 +1,142 @@
+// Versioned migrations of the store's own tables, in order. Each applied version is a row of
+// `schema_migrations`; pending ones run in one transaction (both engines have transactional DDL),
+// so a crash mid-way applies none. On PostgreSQL an advisory lock keeps two processes from
+// migrating at once; DuckDB has a single writer anyway. A change to a public table is a new
+// migration (and a CHANGELOG line), never an edit of an applied one.
+import type { Knex } from 'knex';
+import { StoreError } from '../errors.ts';
+import type { Dialect } from './types.ts';
+
+export interface Migration {
+  version: number;
+  name: string;
+  up(db: Knex.Transaction, dialect: Dialect): Promise<void>;
+}
+
+const tz = { useTz: true } as const;
+
+export const migrations: Migration[] = [
+  {
+    version: 1,
+    name: 'runs, stream_state, quarantine, events, identifier_observations, spend',
+    async up(db) {
+      await db.schema.createTable('runs', (t) => {
+        t.text('run_id').primary();
+        t.text('pipeline').notNullable();
+        t.timestamp('started_at', tz).notNullable();
+        t.timestamp('ended_at', tz).nullable();
+        t.text('status').notNullable();
+        t.json('rows');
+        t.text('error').nullable();
+      });
+      await db.schema.createTable('stream_state', (t) => {
+        t.text('pipeline').notNullable();
+        t.text('source').notNullable();
+        t.text('stream').notNullable();
+        t.json('state').notNullable();
+        t.timestamp('updated_at', tz).notNullable();
+        t.text('run_id').nullable();
+        t.primary(['pipeline', 'source', 'stream']);
+      });
+      await db.schema.createTable('quarantine', (t) => {
+        t.text('source').notNullable();
+        t.text('stream').notNullable();
+        // sha256 of the record's canonical JSON: quarantining the same record again is a no-op.
+        t.text('record_hash').notNullable();
+        t.text('reason').notNullable();
+        t.json('record');
+        t.text('run_id');
+        t.timestamp('quarantined_at', tz).notNullable();
+        t.primary(['source', 'stream', 'record_hash']);
+      });
+      await db.schema.createTable('events', (t) => {
+        t.text('event_id').primary();
+        t.text('source').notNullable();
+        t.text('stream').notNullable();
+        t.text('record_pk').notNullable();
+        t.timestamp('occurred_at', tz).notNullable();
+        t.text('kind').notNullable();
+        t.text('name').notNullable();
+        for (const c of ['channel', 'source_medium', 'campaign_id', 'campaign']) t.text(c);
+        t.double('value');
+        for (const c of ['currency', 'session_id', 'device']) t.text(c);
+        t.json('properties');
+        t.text('run_id');
+        t.timestamp('loaded_at', tz);
+        t.index(['source', 'stream', 'record_pk'], 'events_record_idx');
+        t.index(['occurred_at'], 'events_occurred_at_idx');
+      });
+      await db.schema.createTable('identifier_observations', (t) => {
+        // Identifiers under one observation_id were seen together: the identity graph's edges.
+        t.text('observation_id').notNullable();
+        t.text('identifier_type').notNullable();
+        t.text('identifier_value').notNullable();
+        t.text('source').notNullable();
+        t.text('stream').notNullable();
+        t.text('record_pk').notNullable();
+        t.timestamp('observed_at', tz).nullable();
+        t.text('run_id');
+        t.primary(['observation_id', 'identifier_type', 'identifier_value']);
+        t.index(['source', 'stream', 'record_pk'], 'identifier_observations_record_idx');
+        t.index(['identifier_type', 'identifier_value'], 'identifier_observations_identifier_idx');
+      });
+      await db.schema.createTable('spend', (t) => {
+        t.text('spend_id').primary();
+        t.text('source').notNullable();
+        t.text('stream').notNullable();
+        t.text('record_pk').notNullable();
+        t.date('date').notNullable();
+        t.text('channel');
+        t.text('campaign_id');
+        t.text('campaign');
+        t.double('cost');
+        t.text('currency');
+        t.bigInteger('clicks');
+        t.bigInteger('impressions');
+        t.text('run_id');
+        t.index(['source', 'stream', 'record_pk'], 'spend_record_idx');
+      });
+    },
+  },
+];
+
+// Any fixed 64-bit number; it only has to be the same in every Touchpoint process.
+const ADVISORY_LOCK = 7_411_505_020_261;
+
+const LEDGER_DDL =
+  'create table if not exists schema_migrations (version integer primary key, name text not null, applied_at timestamptz not null)';
+
+/** Applies pending migrations; returns the versions applied (empty when up to date). */
+export async function migrate(db: Knex, dialect: Dialect, options: { schema?: string; readOnly?: boolean } = {}): Promise<number[]> {
+  if (options.readOnly) {
+    const pending = await pendingMigrations(db);
+    if (pending.length > 0) {
+      throw new StoreError(`the store needs migration ${pending.map((m) => m.version).join(', ')} but was opened read-only`, {
+        hint: 'run the pipeline (or any command that writes) once with this Touchpoint version',
+      });
+    }
+    return [];
+  }
+  return db.transaction(async (trx) => {
+    if (dialect === 'postgres') {
+      await trx.raw('select pg_advisory_xact_lock(?)', [ADVISORY_LOCK]);
+      if (options.schema) await trx.raw('create schema if not exists ??', [options.schema]);
+    }
+    await trx.raw(LEDGER_DDL);
+    const done = new Set((await trx('schema_migrations').select('version')).map((r: { version: number }) => r.version));
+    const applied: number[] = [];
+    for (const m of migrations) {
+      if (done.has(m.version)) continue;
+      await m.up(trx, dialect);
+      await trx('schema_migrations').insert({ version: m.version, name: m.name, applied_at: new Date() });
+      applied.push(m.version);
+    }
+    return applied;
+  });
+}
+
+export async function pendingMigrations(db: Knex): Promise<Migration[]> {
+  if (!(await db.schema.hasTable('schema_migrations'))) return migrations;
+  const done = new Set((await db('schema_migrations').select('version')).map((r: { version: number }) => r.version));
+  return migrations.filter((m) => !done.has(m.version));
+}
