@@ -1,20 +1,28 @@
 // The file connector against real temporary files: formats, gzip, coercion, rejections with
 // file:line, the declarative mapping, incremental reads by file and by cursor, resuming mid-file,
-// globs, and the config schema (including pipelines/demo.yaml) under ajv strict mode.
+// globs, and the config schema (including pipelines/demo.yaml) under ajv strict mode. `format:
+// ga4-export` against a gzipped dump of GA4 export rows: the same records and events as the
+// ga4-bigquery connector's own parsing and mapping.
+import { execFile } from 'node:child_process';
 import { cp, mkdir, mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { gzipSync } from 'node:zlib';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { formatDiagnostic, validateWithSchema } from '../../core/config/validate.ts';
+import { parseYaml as parseYamlSource } from '../../core/config/yaml.ts';
 import { CancelledError, ConfigError, RunError } from '../../core/errors.ts';
 import type { JsonObject, Logger, ReadContext, RecordBatch, StreamDefinition, StreamState } from '../../core/sdk/types.ts';
 import { parseCsvRecord, OPEN } from './csv.ts';
 import { coerce, INVALID } from './columns.ts';
 import { generateDemo } from '../../bench/generator/demo.ts';
+import { ga4RecordFromExportRow, ga4RecordSchema } from '../ga4-bigquery/export-row.ts';
+import { mapGa4Event } from '../ga4-bigquery/map.ts';
 import { subtractDuration } from './incremental.ts';
 import connector from './index.ts';
 import type { MapsTo } from './map.ts';
@@ -429,6 +437,7 @@ describe('pieces', () => {
 
   it('has a strict-mode 2020-12 config schema with a description on every property', () => {
     const ajv = new Ajv2020({ allErrors: true, strict: true });
+    ajv.addKeyword({ keyword: 'x-hint', schemaType: ['string', 'object'] });
     ajv.compile(schema);
     const undocumented: string[] = [];
     const walk = (node: unknown, path: string): void => {
@@ -486,16 +495,188 @@ describe('pieces', () => {
     expect(canonical.links).toBeGreaterThan(0);
   });
 
-  it('accepts pipelines/demo.yaml: every file source validates and compiles', async () => {
-    const pipeline = parseYaml(await readFile(join(here, '../../pipelines/demo.yaml'), 'utf8')) as { sources: { name: string; connector: string; config: FileConfig }[] };
+  it.each(['demo.yaml', 'ga4-export.yaml'])('accepts pipelines/%s: every file source validates and compiles', async (file) => {
+    const pipeline = parseYaml(await readFile(join(here, '../../pipelines', file), 'utf8')) as { sources: { name: string; connector: string; config: FileConfig }[] };
     const ajv = new Ajv2020({ allErrors: true, strict: true });
+    ajv.addKeyword({ keyword: 'x-hint', schemaType: ['string', 'object'] });
     const validate = ajv.compile(schema);
     const records = new Ajv2020({ strict: true, allowUnionTypes: true });
     addFormats.default(records);
-    for (const source of pipeline.sources.filter((s) => s.connector === 'file')) {
+    const sources = pipeline.sources.filter((s) => s.connector === 'file');
+    expect(sources.length).toBeGreaterThan(0);
+    for (const source of sources) {
       expect({ source: source.name, ok: validate(source.config), errors: validate.errors ?? null }).toEqual({ source: source.name, ok: true, errors: null });
       const streams = typeof connector.streams === 'function' ? connector.streams(source.config) : connector.streams;
       for (const s of streams) records.compile(s.schema);
     }
+  });
+});
+
+describe('format: ga4-export', () => {
+  const ga4: FileStreamConfig = { name: 'events', path: 'data/ga4/*.ndjson.gz', format: 'ga4-export' };
+  const mapCtx = { source: 'web_ga4', stream: 'events', config: { streams: [] } };
+  const fixtureRows = async () =>
+    gunzipSync(await readFile(join(here, 'fixtures/ga4/events_20240512.ndjson.gz')))
+      .toString('utf8')
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l) as JsonObject);
+
+  it('reads gzipped GA4 export rows into the records and events of the ga4-bigquery parsing and mapping', async () => {
+    const rows = await fixtureRows();
+    const { records, rejected, stream } = await readAll(ga4);
+    expect(rejected).toEqual([]);
+    expect(stream.primaryKey).toEqual(['event_id']);
+    expect(stream.schema).toBe(ga4RecordSchema);
+    expect(records).toHaveLength(20);
+    expect(records).toEqual(rows.map((r) => ga4RecordFromExportRow(r)));
+    const valid = new Ajv2020({ strict: true, allowUnionTypes: true }).compile(stream.schema);
+    expect(records.filter((r) => !valid(r))).toEqual([]);
+    expect(new Set(records.map((r) => r.event_id)).size).toBe(20);
+
+    const mapped = records.map((r) => stream.map!(r, mapCtx));
+    expect(mapped).toEqual(rows.map((r) => mapGa4Event(ga4RecordFromExportRow(r))));
+    const events = mapped.map((m) => m.events![0]);
+    const purchase = events.find((e) => e.name === 'purchase' && e.properties?.transaction_id === 'T-10021');
+    expect(purchase).toMatchObject({
+      occurred_at: '2024-05-12T08:06:37.550918Z',
+      kind: 'conversion',
+      value: 89.9, // ecommerce.purchase_revenue, in the event's currency
+      currency: 'EUR',
+      channel: 'Paid Search',
+      campaign_id: '20512345678',
+      session_id: '1187634255.1715500791:1715500791',
+      device: 'desktop',
+    });
+    expect(purchase!.identifiers).toEqual([
+      { type: 'ga_client_id', value: '1187634255.1715500791' },
+      { type: 'user_id', value: 'cust-4711' },
+    ]);
+    // The Google Ads click id is only in the landing page's URL.
+    const landing = events.find((e) => e.name === 'session_start' && e.session_id === '1187634255.1715500791:1715500791');
+    expect(landing!.identifiers).toContainEqual({ type: 'gclid', value: 'Cj0KCQjw8J6wBhDXARIsAPo7QA9xT2mYpLr7kVd3uQ0eZbHn1wB5Xg8aAhcTEALw_wcB' });
+    expect(events.filter((e) => e.identifiers?.some((i) => i.type === 'user_id')).map((e) => e.name)).toEqual([
+      'begin_checkout', 'purchase', 'session_start', 'page_view', 'add_to_cart', 'purchase', 'sign_up',
+    ]);
+    expect(events.map((e) => e.kind).filter((k) => k === 'conversion')).toHaveLength(4); // 2 purchases, generate_lead, sign_up
+    expect(events.find((e) => e.name === 'session_start' && e.device === 'mobile' && e.channel === 'Organic Search')).toMatchObject({ source_medium: 'google / organic' });
+  });
+
+  it('maps with the ga4 options, named as in the ga4-bigquery connector', async () => {
+    const rows = await fixtureRows();
+    const options = { conversion_events: ['purchase', 'sign_up'], touch_events: ['session_start', 'page_view'], keep_other_events: false };
+    const { records, stream } = await readAll({ ...ga4, ga4: options });
+    const expected = rows.map((r) => mapGa4Event(ga4RecordFromExportRow(r), { conversionEvents: options.conversion_events, touchEvents: options.touch_events, keepOtherEvents: false }));
+    const mapped = records.map((r) => stream.map!(r, mapCtx));
+    expect(mapped).toEqual(expected);
+    const names = mapped.flatMap((m) => m.events ?? []).map((e) => `${e.kind}:${e.name}`);
+    expect(names).not.toContain('conversion:generate_lead');
+    expect(names.filter((n) => n.startsWith('other:'))).toEqual([]);
+    // A dropped event still links the identifiers it carried together.
+    const checkout = mapped[records.findIndex((r) => r.event_name === 'begin_checkout')];
+    expect(checkout).toEqual({
+      links: [
+        {
+          id: records.find((r) => r.event_name === 'begin_checkout')!.event_id,
+          identifiers: [
+            { type: 'ga_client_id', value: '1187634255.1715500791' },
+            { type: 'user_id', value: 'cust-4711' },
+          ],
+          observed_at: '2024-05-12T08:04:02.009214Z',
+        },
+      ],
+    });
+  });
+
+  it('rejects lines that are not JSON or not GA4 export rows, with file:line', async () => {
+    const [first, second] = await fixtureRows();
+    const lines = [
+      JSON.stringify(first),
+      'not json',
+      '[1,2]',
+      '{"page":"/","ts":"2024-05-12T08:00:00Z"}',
+      JSON.stringify({ ...second, event_timestamp: 'yesterday' }),
+      '',
+      JSON.stringify(second),
+      '{"event_date":"20240512","event_timestamp":"1715500800412000","event_name":"page_view","event_params":{"key":"ga_session_id"}}',
+    ];
+    await mkdir(join(dir, 'broken'));
+    await writeFile(join(dir, 'broken/events_20240512.ndjson.gz'), gzipSync(lines.join('\n')));
+    const out = await readAll({ ...ga4, path: 'broken/*.ndjson.gz' });
+    expect(out.records.map((r) => r.event_name)).toEqual([first.event_name, second.event_name]);
+    expect(out.rejected.map((r) => r.reason)).toEqual([
+      expect.stringMatching(/^events_20240512\.ndjson\.gz:2: not valid JSON \(/),
+      'events_20240512.ndjson.gz:3: not a JSON object',
+      'events_20240512.ndjson.gz:4: not a GA4 export row: event_date: is required but missing',
+      'events_20240512.ndjson.gz:5: not a GA4 export row: event_timestamp: must match pattern "^[0-9]{1,17}$"',
+      'events_20240512.ndjson.gz:8: not a GA4 export row: event_params: must be array or null (got object)',
+    ]);
+    expect(out.rejected[1].record).toEqual({ file: 'events_20240512.ndjson.gz', line: 3, raw: '[1,2]' });
+  });
+
+  it('is incremental by files and resumes mid-file', async () => {
+    const first = await readAll(ga4);
+    expect(first.state).toEqual({ mode: 'files', files: { 'events_20240512.ndjson.gz': expect.any(Object) } });
+    const second = await readAll(ga4, first.state);
+    expect(second.batches).toEqual([]);
+
+    const s = { ...ga4, batch_size: 7 };
+    const full = await readAll(s);
+    expect(full.batches.map((b) => b.records.length)).toEqual([7, 7, 6]);
+    expect(full.batches[0].state).toMatchObject({ mode: 'files', files: {}, current: { file: 'events_20240512.ndjson.gz', line: 7 } });
+    const resumed = await readAll(s, full.batches[0].state);
+    expect(resumed.records).toEqual(full.records.slice(7));
+    expect(resumed.state).toEqual(full.state);
+  });
+
+  it('takes neither columns nor maps_to, is keyed by event_id, and says so in the user\'s terms', () => {
+    expect(streamOf(ga4).stream.primaryKey).toEqual(['event_id']);
+    expect(streamOf({ ...ga4, primary_key: ['event_id'] }).stream.primaryKey).toEqual(['event_id']);
+    expect(() => streamOf({ ...ga4, columns: { event_id: 'string' } })).toThrow('streams[0] (events).columns: not allowed with format ga4-export');
+    expect(() => streamOf({ ...ga4, maps_to: web.maps_to })).toThrow('streams[0] (events).maps_to: not allowed with format ga4-export');
+    expect(() => streamOf({ ...ga4, primary_key: ['stream_id', 'event_id'] })).toThrow(/primary_key: a ga4-export stream is keyed by event_id/);
+    expect(() => streamOf({ ...ga4, incremental: { mode: 'cursor', column: 'event_date' } })).toThrow(/incremental: a ga4-export stream is incremental by files only/);
+    expect(() => streamOf({ ...ga4, ga4: { conversion_events: 'purchase' as unknown as string[] } })).toThrow('streams[0] (events).ga4.conversion_events: must be a list of event names');
+    expect(() => streamOf({ ...web, ga4: { keep_other_events: false } })).toThrow('streams[0] (web_events).ga4: only for format ga4-export');
+    expect(() => streamOf({ ...web, columns: undefined })).toThrow('streams[0] (web_events).columns: declare the columns to keep');
+
+    // What `touchpoint validate` prints for the same mistakes.
+    const check = (yaml: string) => {
+      const source = parseYamlSource(yaml, 'p.yaml');
+      return validateWithSchema(schema, source.value, { file: 'p.yaml', locate: source.position }).map(formatDiagnostic);
+    };
+    expect(check('streams:\n  - name: events\n    path: a/*.ndjson.gz\n    format: ga4-export\n    ga4: { conversion_events: [purchase], keep_other_events: false }\n')).toEqual([]);
+    expect(
+      check(
+        'streams:\n  - name: events\n    path: a/*.ndjson.gz\n    format: ga4-export\n    columns: { event_id: string }\n    primary_key: [stream_id]\n    incremental: { mode: cursor, column: event_date }\n',
+      ),
+    ).toEqual([
+      'p.yaml:5:14 streams[0].columns: has a value that is not allowed here\n  hint: not used with format: ga4-export, which reads the GA4 export schema: remove columns (or use format: ndjson to pick columns yourself)',
+      'p.yaml:6:19 streams[0].primary_key[0]: must be "event_id" (got "stream_id")\n  hint: a ga4-export stream is keyed by event_id (built from the fields that tell GA4 events apart): leave primary_key out',
+      'p.yaml:7:26 streams[0].incremental.mode: must be "files" (got "cursor")\n  hint: a ga4-export stream re-reads only new or changed files, and rows are upserted by event_id: leave incremental out',
+    ]);
+    expect(check('streams:\n  - name: events\n    path: a/*.ndjson\n    format: ndjson\n    ga4: { keep_other_events: false }\n')).toEqual([
+      'p.yaml:2:5 streams[0]: missing required key "columns"\n  hint: declare the columns to keep, e.g. columns: { event_id: string, ts: timestamp } (for a GA4 BigQuery export dump use format: ga4-export, which needs none)',
+      'p.yaml:2:5 streams[0]: missing required key "primary_key"\n  hint: name the column(s) that identify a record, e.g. primary_key: [event_id]',
+      'p.yaml:5:10 streams[0].ga4: has a value that is not allowed here\n  hint: only for format: ga4-export: remove ga4 and map ndjson and csv streams with maps_to',
+    ]);
+    expect(check('streams:\n  - name: events\n    path: a\n    format: ga4\n')).toEqual(['p.yaml:4:13 streams[0].format: must be one of: ndjson, csv, ga4-export (got "ga4")']);
+  });
+
+  it('uses the same record schema as the ga4-bigquery connector\'s events stream', async () => {
+    // streams.ts loads googleapis (through client.ts), which the file connector must not: hence the copy.
+    const { eventSchema } = await import('../ga4-bigquery/streams.ts');
+    expect(ga4RecordSchema).toEqual(eventSchema);
+  });
+
+  it('loads without googleapis', async () => {
+    const script = `
+      import { registerHooks } from 'node:module';
+      const loaded = [];
+      registerHooks({ resolve(specifier, context, next) { const r = next(specifier, context); if (r.url.includes('googleapis')) loaded.push(r.url); return r; } });
+      await import(${JSON.stringify(pathToFileURL(join(here, 'index.ts')).href)});
+      console.log(JSON.stringify(loaded));`;
+    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script]);
+    expect(JSON.parse(stdout)).toEqual([]);
   });
 });

@@ -1,6 +1,7 @@
 // The file connector's streams are declared by the user: each `streams:` entry becomes one stream
 // with a record schema generated from its columns, a compiled `maps_to` mapping, and a reader that
-// walks the matching files in sorted order, batch by batch, with resumable state.
+// walks the matching files in sorted order, batch by batch, with resumable state. A `ga4-export`
+// stream has no columns or mapping of its own: ga4-export.ts supplies the GA4 export's.
 import { CancelledError, ConfigError, RunError } from '../../core/errors.ts';
 import { defineStream } from '../../core/sdk/define.ts';
 import type { JsonObject, JsonValue, ReadContext, RecordBatch, StreamDefinition } from '../../core/sdk/types.ts';
@@ -10,6 +11,8 @@ import type { Column, ColumnConfig } from './columns.ts';
 import { CsvAssembler, isProblem } from './csv.ts';
 import { checkCursor, cursorThreshold, keepRow, maxCursor, parseState, resumeLine, sameFingerprint } from './incremental.ts';
 import type { CursorConfig, CursorState, FilesState, Fingerprint, Position } from './incremental.ts';
+import { ga4ExportStream, ga4Parser } from './ga4-export.ts';
+import type { Ga4ExportOptions } from './ga4-export.ts';
 import { compileMapping } from './map.ts';
 import type { MapsTo } from './map.ts';
 
@@ -23,12 +26,16 @@ export interface FileStreamConfig {
   name: string;
   description?: string;
   path: string;
-  format: 'ndjson' | 'csv';
+  format: 'ndjson' | 'csv' | 'ga4-export';
   csv?: CsvOptions;
-  columns: Record<string, ColumnConfig>;
-  primary_key: string[];
+  /** Required for ndjson and csv; not allowed for ga4-export. */
+  columns?: Record<string, ColumnConfig>;
+  /** Required for ndjson and csv; ga4-export: [event_id], which is also the default. */
+  primary_key?: string[];
   incremental?: { mode: 'files' } | ({ mode: 'cursor' } & CursorConfig);
   maps_to?: MapsTo;
+  /** ga4-export only: the mapping options of the ga4-bigquery connector. */
+  ga4?: Ga4ExportOptions;
   batch_size?: number;
 }
 
@@ -49,8 +56,11 @@ export function buildStreams(config: FileConfig): StreamDefinition<FileConfig>[]
     if (typeof s?.name !== 'string' || !/^[a-z][a-z0-9_]*$/.test(s.name)) throw new ConfigError(`${where}.name: must be snake_case`, { hint: 'e.g. web_events' });
     if (seen.has(s.name)) throw new ConfigError(`${where}.name: stream ${s.name} is declared twice`);
     seen.add(s.name);
-    if (s.format !== 'ndjson' && s.format !== 'csv') throw new ConfigError(`${where}.format: must be ndjson or csv (got ${JSON.stringify(s.format)})`);
+    if (s.format === 'ga4-export') return ga4Definition(s, where, config);
+    if (s.format !== 'ndjson' && s.format !== 'csv') throw new ConfigError(`${where}.format: must be ndjson, csv or ga4-export (got ${JSON.stringify(s.format)})`);
+    if (s.ga4 !== undefined) throw new ConfigError(`${where}.ga4: only for format ga4-export`, { hint: 'describe the mapping of ndjson and csv streams under maps_to' });
     if (!Array.isArray(s.primary_key) || s.primary_key.length === 0) throw new ConfigError(`${where}.primary_key: list the column(s) that identify a record`);
+    if (s.columns === undefined) throw new ConfigError(`${where}.columns: declare the columns to keep`, { hint: 'columns: { event_id: string, ts: timestamp }' });
     const columns = normalizeColumns(s.columns, s.primary_key, where);
     const mapping = compileMapping(s.maps_to, columns, s.primary_key, where);
     const incremental = s.incremental ?? { mode: 'files' as const };
@@ -83,6 +93,22 @@ export function buildStreams(config: FileConfig): StreamDefinition<FileConfig>[]
   });
 }
 
+function ga4Definition(s: FileStreamConfig, where: string, config: FileConfig): StreamDefinition<FileConfig> {
+  const ga4 = ga4ExportStream(s, where);
+  const spec: ReaderSpec = { config: s, columns: [], csv: { delimiter: ',', quote: '"', header: true }, batchSize: s.batch_size ?? config.batch_size };
+  return defineStream<FileConfig>({
+    name: s.name,
+    description: s.description,
+    primaryKey: ga4.primaryKey,
+    // As in the ga4-bigquery connector: the raw table's cursor column is the table date. The read
+    // itself is incremental by files.
+    cursor: { field: 'event_date' },
+    schema: ga4.schema,
+    read: (ctx) => readStream(spec, ctx),
+    map: ga4.map,
+  });
+}
+
 interface ReaderSpec {
   config: FileStreamConfig;
   columns: Column[];
@@ -94,7 +120,7 @@ interface ReaderSpec {
 type Rejected = NonNullable<RecordBatch['rejected']>[number];
 
 /** Parses one file's lines into records and rejections; format-specific, otherwise pure. */
-interface LineParser {
+export interface LineParser {
   /** True until a CSV header has been read: header lines are parsed even when resuming past them. */
   readonly wantsHeader: boolean;
   /** A CSV quoted field spans lines: no checkpoint here. */
@@ -103,7 +129,7 @@ interface LineParser {
   end(lastLine: number): void;
 }
 
-interface Sink {
+export interface Sink {
   record(record: JsonObject): void;
   reject(line: number, problem: string, raw: string): void;
   /** The whole rest of the file is unusable (a CSV header without a required column). */
@@ -274,7 +300,8 @@ async function* readStream(spec: ReaderSpec, ctx: ReadContext<FileConfig>): Asyn
         rejected.push({ reason: `${where}:${line}: ${problem}`, record: { file: where, line } });
       },
     };
-    const parser = s.format === 'csv' ? csvParser(spec.columns, spec.csv, sink, where, ctx.log) : ndjsonParser(spec.columns, sink);
+    const parser =
+      s.format === 'csv' ? csvParser(spec.columns, spec.csv, sink, where, ctx.log) : s.format === 'ga4-export' ? ga4Parser(sink) : ndjsonParser(spec.columns, sink);
     let lineNo = 0;
     try {
       read: for await (const lines of readLines(file.path, { gzip: probed.gzip, signal: ctx.signal })) {

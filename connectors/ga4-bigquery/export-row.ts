@@ -114,3 +114,42 @@ export function ga4RecordFromExportRow(row: unknown): Ga4Record {
   record.event_id = ga4EventId(record);
   return record as Ga4Record;
 }
+
+const NULLABLE_STRING = { type: ['string', 'null'] };
+
+/**
+ * The stored record's JSON Schema, here (and not only in streams.ts, which loads googleapis through
+ * client.ts) so that the `file` connector's `format: ga4-export` can use it without the BigQuery
+ * client. The columns the mapping relies on are checked; everything else GA4 exports (and columns it
+ * adds later) is kept as it is. Equal to streams.ts's `eventSchema` (a test in the file connector
+ * holds them together).
+ */
+export const ga4RecordSchema = {
+  type: 'object',
+  required: ['event_id', 'event_date', 'event_timestamp', 'event_name'],
+  properties: {
+    event_id: { type: 'string', minLength: 1 },
+    event_date: { type: 'string', pattern: '^[0-9]{8}$' },
+    event_timestamp: { type: 'string', pattern: '^[0-9]{1,17}$' },
+    event_name: { type: 'string', minLength: 1 },
+    user_pseudo_id: NULLABLE_STRING,
+    user_id: NULLABLE_STRING,
+    event_params: {
+      type: ['array', 'null'],
+      items: {
+        type: 'object',
+        required: ['key'],
+        properties: { key: { type: 'string' }, value: { type: ['object', 'null'] } },
+      },
+    },
+    user_properties: { type: ['array', 'null'] },
+    items: { type: ['array', 'null'] },
+    device: { type: ['object', 'null'] },
+    geo: { type: ['object', 'null'] },
+    traffic_source: { type: ['object', 'null'] },
+    collected_traffic_source: { type: ['object', 'null'] },
+    session_traffic_source_last_click: { type: ['object', 'null'] },
+    ecommerce: { type: ['object', 'null'] },
+    export_table: { type: 'string' },
+  },
+};

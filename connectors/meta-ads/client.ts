@@ -186,7 +186,7 @@ export function createMetaClient(ctx: ClientContext): MetaClient {
     } catch (error) {
       if (error instanceof AuthError) throw new AuthError(error.message, { where: error.where, hint: authHint(lastError), cause: error });
       const hint = dataHint(lastError);
-      if (hint && error instanceof RunError) throw new RunError(error.message, { where: error.where, hint, cause: error });
+      if (hint && error instanceof RunError) throw new RunError(error.message, { where: error.where, hint, transient: error.transient, cause: error });
       throw error;
     }
   }
