@@ -14,6 +14,7 @@ import type { CursorConfig, CursorState, FilesState, Fingerprint, Position } fro
 import { ga4ExportStream, ga4Parser } from './ga4-export.ts';
 import type { Ga4ExportOptions } from './ga4-export.ts';
 import { compileMapping } from './map.ts';
+import { loadNative } from './native.ts';
 import type { MapsTo } from './map.ts';
 
 export interface CsvOptions {
@@ -89,6 +90,8 @@ export function buildStreams(config: FileConfig): StreamDefinition<FileConfig>[]
       schema: recordSchema(columns),
       read: (ctx) => readStream(spec, ctx),
       map: s.maps_to ? (record) => mapping(record) : undefined,
+      // DuckDB's own readers and the mapping compiled to SQL, when the store is DuckDB (native.ts).
+      nativeLoad: (ctx) => loadNative(spec, ctx),
     });
   });
 }
@@ -109,7 +112,7 @@ function ga4Definition(s: FileStreamConfig, where: string, config: FileConfig): 
   });
 }
 
-interface ReaderSpec {
+export interface ReaderSpec {
   config: FileStreamConfig;
   columns: Column[];
   csv: Required<CsvOptions>;
@@ -136,7 +139,7 @@ export interface Sink {
   abandon(line: number, problem: string): void;
 }
 
-function ndjsonParser(columns: Column[], sink: Sink): LineParser {
+export function ndjsonParser(columns: Column[], sink: Sink): LineParser {
   // One getter per column, built once: a plain key, or a walk down a dot path.
   const getters = columns.map((c): ((o: JsonObject) => unknown) => {
     const path = c.from.split('.');
@@ -168,7 +171,7 @@ function ndjsonParser(columns: Column[], sink: Sink): LineParser {
   };
 }
 
-function csvParser(columns: Column[], options: Required<CsvOptions>, sink: Sink, file: string, log: ReadContext['log']): LineParser {
+export function csvParser(columns: Column[], options: Required<CsvOptions>, sink: Sink, file: string, log: ReadContext['log']): LineParser {
   const assembler = new CsvAssembler(options.delimiter, options.quote);
   let index: number[] | undefined = options.header ? undefined : columns.map((_, i) => i);
   let width = columns.length;
@@ -218,22 +221,8 @@ async function* readStream(spec: ReaderSpec, ctx: ReadContext<FileConfig>): Asyn
   const parsed = parseState(ctx.fullRefresh ? {} : ctx.state, mode);
   if (parsed.discarded) ctx.log.warn(`${label}: stored state is from another incremental mode; reading from the start`);
 
-  const pattern = ctx.resolvePath(s.path);
-  let listing: Awaited<ReturnType<typeof listFiles>>;
-  try {
-    listing = await listFiles(pattern);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new RunError(`cannot read ${s.path} (${pattern}): ${code === 'ENOENT' ? 'no such file' : (error as Error).message}`, {
-      where: label,
-      hint: hasWildcard(s.path) ? undefined : 'paths are relative to the pipeline file; use a glob (*.csv) if the file may be absent',
-      cause: error,
-    });
-  }
-  if (listing.files.length === 0) {
-    ctx.log.warn(`${label}: no file matches ${s.path} (${pattern}); nothing to read`);
-    return;
-  }
+  const listing = await listStreamFiles(s.path, ctx, label);
+  if (!listing) return;
 
   // Progress so far, as it will be committed with the next batch.
   const files: FilesState['files'] = {};
@@ -339,6 +328,27 @@ async function* readStream(spec: ReaderSpec, ctx: ReadContext<FileConfig>): Asyn
   } else if (dirty || records.length > 0 || rejected.length > 0) {
     yield take();
   }
+}
+
+/** The stream's files in read order; undefined (with a warning) when the glob matches none. */
+export async function listStreamFiles(path: string, ctx: Pick<ReadContext, 'resolvePath' | 'log'>, label: string): Promise<Awaited<ReturnType<typeof listFiles>> | undefined> {
+  const pattern = ctx.resolvePath(path);
+  let listing: Awaited<ReturnType<typeof listFiles>>;
+  try {
+    listing = await listFiles(pattern);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new RunError(`cannot read ${path} (${pattern}): ${code === 'ENOENT' ? 'no such file' : (error as Error).message}`, {
+      where: label,
+      hint: hasWildcard(path) ? undefined : 'paths are relative to the pipeline file; use a glob (*.csv) if the file may be absent',
+      cause: error,
+    });
+  }
+  if (listing.files.length === 0) {
+    ctx.log.warn(`${label}: no file matches ${path} (${pattern}); nothing to read`);
+    return undefined;
+  }
+  return listing;
 }
 
 function resumeFromState(state: FilesState | CursorState): Position | undefined {

@@ -7,6 +7,8 @@ import { redact } from '../config/secrets.ts';
 import { CancelledError, RunError, TouchpointError, toTouchpointError } from '../errors.ts';
 import { createHttpClient } from '../sdk/http.ts';
 import { createRecordValidator, cursorValue, recordPk } from '../sdk/records.ts';
+import { createNormalizer, normalizerFor } from '../identity/normalize.ts';
+import type { IdentifierNormalizer } from '../identity/normalize.ts';
 import type {
   CanonicalRows,
   ConnectorDefinition,
@@ -16,6 +18,7 @@ import type {
   StreamDefinition,
 } from '../sdk/types.ts';
 import type { BatchWrite, QuarantinedRecord, Store, StoredEvent, StoredLink, StoredSpend } from '../store/types.ts';
+import { loadNatively } from './native.ts';
 import type { ProgressListener, StreamProgress } from './progress.ts';
 import { isAbsolute, resolve } from 'node:path';
 
@@ -29,6 +32,8 @@ export interface ExtractOptions {
   /** true: every stream; a list: only these (`source/stream` or `stream`). */
   fullRefresh?: boolean | string[];
   retry: RetryPolicy;
+  /** false: never load natively (core/engine/native.ts); also TOUCHPOINT_NATIVE_LOAD=off. */
+  native?: boolean;
 }
 
 export interface PlannedStream {
@@ -38,6 +43,7 @@ export interface PlannedStream {
 }
 
 const EVENT_KINDS = new Set(['touch', 'conversion', 'other']);
+const defaultNormalizer = createNormalizer();
 
 export function streamsOf(connector: ConnectorDefinition<any>, source: SourceConfig): StreamDefinition<any, any>[] {
   const all = typeof connector.streams === 'function' ? connector.streams(source.config) : connector.streams;
@@ -60,13 +66,26 @@ export function isFullRefresh(option: ExtractOptions['fullRefresh'], source: str
   return option.includes(`${source}/${stream}`) || option.includes(stream) || option.includes(source);
 }
 
-/** Turns one record's canonical rows into stored rows, or a reason it cannot be stored. */
+/**
+ * Turns one record's canonical rows into stored rows, or a reason it cannot be stored. Identifiers
+ * go through the pipeline's normaliser (core/identity/normalize.ts); those it drops are counted in
+ * `dropped` (`type: reason` → n) for the stream's report.
+ */
 export function toStoredRows(
   rows: CanonicalRows,
   source: string,
   stream: string,
   pk: string,
+  normalize: IdentifierNormalizer = defaultNormalizer,
+  dropped?: Map<string, number>,
 ): { events: StoredEvent[]; links: StoredLink[]; spend: StoredSpend[] } | string {
+  const cleanIdentifiers = (ids: readonly { type: string; value: unknown }[] | undefined) => {
+    const result = normalize(ids);
+    for (const d of result.dropped) {
+      if (d.reason !== 'empty') dropped?.set(`${d.type}: ${d.reason}`, (dropped.get(`${d.type}: ${d.reason}`) ?? 0) + 1);
+    }
+    return result.identifiers;
+  };
   const events: StoredEvent[] = [];
   for (const e of rows.events ?? []) {
     if (e.id === undefined || e.id === null || e.id === '') return 'mapping: event without id';
@@ -101,17 +120,6 @@ export function toStoredRows(
   return { events, links, spend };
 }
 
-function cleanIdentifiers(ids: { type: string; value: string }[] | undefined): { type: string; value: string }[] {
-  if (!ids) return [];
-  const out: { type: string; value: string }[] = [];
-  for (const id of ids) {
-    if (id?.value === undefined || id.value === null) continue;
-    const value = String(id.value).trim();
-    if (value !== '') out.push({ type: id.type, value });
-  }
-  return out;
-}
-
 /** Runs one stream to its end (or the first failure), writing batch by batch. */
 export async function extractStream(planned: PlannedStream, options: ExtractOptions): Promise<StreamProgress> {
   const { store, pipeline, runId, signal } = options;
@@ -128,6 +136,7 @@ export async function extractStream(planned: PlannedStream, options: ExtractOpti
   };
   options.progress?.streamStarted?.(progress);
   const fullRefresh = isFullRefresh(options.fullRefresh, source.name, stream.name);
+  const droppedIds = new Map<string, number>();
   try {
     await store.ensureRawTable(source.name, stream.name);
     const state = fullRefresh ? {} : ((await store.getState(pipeline.config.name, source.name, stream.name)) ?? {});
@@ -146,7 +155,11 @@ export async function extractStream(planned: PlannedStream, options: ExtractOpti
       options: { startDate: pipeline.config.settings?.startDate, retry: options.retry, batchSize: pipeline.config.settings?.batchSize },
     };
     const mapCtx = { source: source.name, stream: stream.name, config: source.config };
-    for await (const batch of stream.read(ctx)) {
+    const normalize = normalizerFor(pipeline.config.identity);
+    const nativeDone =
+      (options.native ?? process.env.TOUCHPOINT_NATIVE_LOAD !== 'off') &&
+      (await loadNatively(planned, { ...options, log, state, fullRefresh, ctx, streamProgress: progress, droppedIds, storedRows: (r, pk) => toStoredRows(stream.map!(r, mapCtx), source.name, stream.name, pk, normalize) }));
+    for await (const batch of nativeDone ? [] : stream.read(ctx)) {
       if (signal.aborted) throw new CancelledError();
       const write: BatchWrite = {
         runId,
@@ -174,7 +187,7 @@ export async function extractStream(planned: PlannedStream, options: ExtractOpti
         let rows: ReturnType<typeof toStoredRows> = { events: [], links: [], spend: [] };
         if (stream.map) {
           try {
-            rows = toStoredRows(stream.map(record, mapCtx), source.name, stream.name, pk);
+            rows = toStoredRows(stream.map(record, mapCtx), source.name, stream.name, pk, normalize, droppedIds);
           } catch (error) {
             rows = `mapping failed: ${(error as Error).message}`;
           }
@@ -198,6 +211,7 @@ export async function extractStream(planned: PlannedStream, options: ExtractOpti
       options.progress?.batchWritten?.(progress);
     }
     if (fullRefresh) await store.sweepStream(source.name, stream.name, runId);
+    if (droppedIds.size > 0) log.warn('identifiers dropped by normalisation (not linked)', Object.fromEntries(droppedIds));
     progress.status = 'done';
   } catch (error) {
     const err = signal.aborted && !(error instanceof TouchpointError) ? new CancelledError() : toTouchpointError(error, where);

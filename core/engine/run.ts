@@ -133,7 +133,7 @@ export async function runPipeline(pipeline: LoadedPipeline, options: RunOptions)
       const started = Date.now();
       options.progress?.stageStarted?.(stage.name);
       try {
-        const summary = await stage.run({ store, pipeline, runId, log, signal });
+        const summary = await stage.run({ store, pipeline, runId, log, signal, fullRefresh: options.fullRefresh });
         result.stages.push({ name: stage.name, status: 'done', ms: Date.now() - started, summary });
         options.progress?.stageEnded?.(stage.name, summary, Date.now() - started);
       } catch (error) {

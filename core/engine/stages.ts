@@ -4,6 +4,8 @@
 import type { LoadedPipeline } from '../config/types.ts';
 import type { Logger } from '../sdk/types.ts';
 import type { Store } from '../store/types.ts';
+import { identityStage } from '../identity/stage.ts';
+import { journeysStage } from '../journeys/stage.ts';
 
 export interface StageContext {
   store: Store;
@@ -11,6 +13,8 @@ export interface StageContext {
   runId: string;
   log: Logger;
   signal: AbortSignal;
+  /** `run --full-refresh`: true (everything) or the streams named; a stage recomputes all its output when true. */
+  fullRefresh?: boolean | string[];
 }
 
 export interface Stage {
@@ -23,7 +27,7 @@ export interface Stage {
 /** All stages a run can have, in order. `extract` is built into the runner. */
 export const STAGE_NAMES = ['extract'] as const;
 
-export const stages: Stage[] = [];
+export const stages: Stage[] = [identityStage, journeysStage];
 
 export function stageNames(): string[] {
   return [...STAGE_NAMES, ...stages.map((s) => s.name)];

@@ -210,6 +210,105 @@ export interface StreamDefinition<C = JsonObject, R = JsonObject> {
   read(ctx: ReadContext<C>): AsyncIterable<RecordBatch<R>>;
   /** Pure: one record to zero or more canonical rows. Omit for streams kept raw only. */
   map?(record: R, ctx: MapContext<C>): CanonicalRows;
+  /**
+   * Optional capability: load the stream inside the store, set-based, instead of record by record
+   * through `read` and `map` (the file connector does this with DuckDB's own file readers). The
+   * engine calls it first when the store supports it. Resolve undefined when it cannot here (the
+   * engine then reads normally), or with what it loaded; `rest: true` hands what is left to `read`.
+   * It must store exactly what `read` + `map` would, and keep the same state shape.
+   */
+  nativeLoad?(ctx: NativeLoadContext<C>): Promise<NativeLoadResult | undefined>;
+}
+
+// ---- native loads (optional) ----------------------------------------------------------------------
+
+/** Runs SQL on the store's connection inside a native load's transaction. */
+export interface NativeSql {
+  /** One statement, `$1`-style parameters; rows as plain objects (BIGINT as a number while exact). */
+  query(sql: string, params?: unknown[]): Promise<Record<string, unknown>[]>;
+}
+
+/**
+ * What a native load stages for one unit of work (a file): temporary tables on the transaction's
+ * connection, with these columns. `_ord` orders rows as the records were read: where keys repeat
+ * the highest `_ord` wins, as the later record does on the read path. Timestamps are ISO 8601 text,
+ * JSON is text.
+ */
+export interface StagedRows {
+  /** `_pk, _cursor, _record, _ord`: the raw records, upserted on `_pk`. */
+  raw: string;
+  /** `id, record_pk, occurred_at, kind, name, channel, source_medium, campaign_id, campaign, value, currency, session_id, device, properties, _ord`. */
+  events?: string;
+  /** `id, identifier_type, identifier_value, _ord`: identifiers of the event with that id and `_ord`. */
+  eventIdentifiers?: string;
+  /** `id, record_pk, observed_at, _ord`: identifier links (only those with an identifier left). */
+  links?: string;
+  /** `id, identifier_type, identifier_value, _ord`. */
+  linkIdentifiers?: string;
+  /** `record_pk, date, channel, campaign_id, campaign, cost, currency, clicks, impressions, _ord`. */
+  spend?: string;
+  /** Records for the quarantine table, as the read path would have quarantined them. */
+  quarantine: { reason: string; record: unknown }[];
+  /** Committed in the same transaction. */
+  state?: StreamState;
+}
+
+export interface NativeLoadContext<C = JsonObject> {
+  pipeline: string;
+  source: string;
+  stream: string;
+  runId: string;
+  config: C;
+  /** As for `read`: the last committed state, `{}` on a first or full-refresh run. */
+  state: StreamState;
+  fullRefresh: boolean;
+  log: Logger;
+  signal: AbortSignal;
+  resolvePath(path: string): string;
+  options: ReadContext<C>['options'];
+  /** The store's engine; only `duckdb` today. */
+  dialect: 'duckdb';
+  /** `raw_<source>_<stream>`, created already. */
+  rawTable: string;
+  /**
+   * One unit of work in one store transaction: `work` stages rows with `sql`, then passes them to
+   * `write` — raw records upserted, the canonical rows of those records replaced, quarantine and
+   * state — exactly as a batch of `read` is stored. A throw rolls all of it back.
+   */
+  transaction<T>(work: (sql: NativeSql, write: (staged: StagedRows) => Promise<void>) => Promise<T>): Promise<T>;
+  /**
+   * How the read path normalises identifiers of `type` (core/identity/normalize.ts), as SQL; see
+   * IdentifierSql. Undefined when only the read path can (phones, hashed forms): the stream must
+   * then not load natively.
+   */
+  identifierSql(type: string): IdentifierSql | undefined;
+  /** The read path's verdict on a record that passed the connector's parsing: the quarantine reason, or undefined (stored). */
+  explain(record: JsonObject): string | undefined;
+  /** Progress so far (records stored, quarantined), for the live display. */
+  progress(records: number, quarantined: number): void;
+}
+
+/** SQL builders for one identifier type: each takes an SQL expression and returns one. */
+export interface IdentifierSql {
+  /** The canonical text of a value (text as the mapping gives it; null when absent). */
+  normalize(value: string): string;
+  /** Over the canonical text: the stored identifier type. */
+  type(normalized: string): string;
+  /** Over the canonical text: the stored value, null when the value is dropped or empty. */
+  value(normalized: string): string;
+  /** Over the canonical text: why it is dropped (invalid_email, too_long …), null when kept or empty. */
+  dropped(normalized: string): string;
+  /** Over the original value: true where the SQL may differ from the read path (leave it to `read`). */
+  unsure(value: string): string;
+}
+
+export interface NativeLoadResult {
+  records: number;
+  quarantined: number;
+  /** Identifiers dropped by normalisation, `type: reason` → count (as the read path reports them). */
+  dropped?: Record<string, number>;
+  /** Stopped early on purpose: what is committed stays, and the engine reads the rest with `read`. */
+  rest?: boolean;
 }
 
 export interface ConnectorDefinition<C = JsonObject> {

@@ -1,13 +1,10 @@
-// One batch of a stream, written in one transaction: raw records upserted by primary key, the
-// canonical rows of those records replaced, quarantined records added once, and the stream's state
-// moved forward — all or nothing. `prepareBatch` is pure (rows in column order, de-duplicated, JSON
-// serialised, values checked); `writeBatch` moves them with the bulk paths of bulk.ts.
+// A batch of a stream turned into table rows, before any database is involved: rows in column
+// order, de-duplicated (the last of equal keys wins), JSON serialised, values checked so that both
+// engines store the same thing or both refuse it. write.ts moves these rows.
 import { createHash } from 'node:crypto';
-import type { Knex } from 'knex';
 import { StoreError } from '../errors.ts';
-import { bulkAppend } from './bulk.ts';
 import type { Column, Row } from './bulk.ts';
-import type { BatchWrite, Dialect } from './types.ts';
+import type { BatchWrite } from './types.ts';
 
 const t = (name: string): Column => ({ name, type: 'text' });
 export const RAW_COLUMNS: Column[] = [t('_pk'), t('_cursor'), { name: '_record', type: 'json' }, t('_run_id'), { name: '_loaded_at', type: 'timestamptz' }];
@@ -174,84 +171,4 @@ function integer(v: unknown, field: string, where: string): number | null {
   const n = double(v, field, where);
   if (n === null || Number.isSafeInteger(n)) return n;
   throw new StoreError(`${field} must be a whole number (got ${JSON.stringify(v)})`, { where });
-}
-
-/**
- * "column is in the JSON array bound as one parameter": one binding whatever the batch size. On pg
- * the `= any(array(…))` form is what lets the planner use the index (an IN-subquery became a hashed
- * subplan over a sequential scan once OR-ed); DuckDB plans either form as a hash join.
- */
-export function inJsonList(dialect: Dialect, column: string): string {
-  return dialect === 'duckdb'
-    ? `${column} in (select unnest(from_json(?::json, '["VARCHAR"]')))`
-    : `${column} = any(array(select json_array_elements_text(?::json)))`;
-}
-
-export interface WriteTarget {
-  db: Knex;
-  dialect: Dialect;
-  rawTable: string;
-}
-
-const COLLISION = /violates (primary key|unique) constraint|Duplicate key|duplicate key value/i;
-
-/**
- * Writes a prepared batch in one transaction; returns how many raw records it replaced.
- *
- * `firstLoad` is the fast attempt for a batch of records the store has not seen: plain appends, no
- * deletes. The deletes are what a replace costs (on DuckDB each is a scan of the whole table — it
- * uses no index for them; on pg index lookups), and a first load needs none: a record never stored
- * has no canonical rows. The primary keys check that assumption: if any record, event id,
- * observation or spend id exists already, the append fails, the transaction rolls back, and the
- * batch is written again the full way (delete what the batch replaces, then append).
- */
-export async function writePrepared(target: WriteTarget, batch: BatchWrite, rows: PreparedBatch, firstLoad: boolean): Promise<number> {
-  // Canonical rows for a record outside the batch's raw records may replace stored rows.
-  if (firstLoad && rows.recordPks.length === rows.raw.length) {
-    try {
-      return await writeOnce(target, batch, rows, true);
-    } catch (error) {
-      if (!COLLISION.test(String((error as Error).message))) throw error;
-    }
-  }
-  return writeOnce(target, batch, rows, false);
-}
-
-async function writeOnce(target: WriteTarget, batch: BatchWrite, rows: PreparedBatch, firstLoad: boolean): Promise<number> {
-  const { db, dialect, rawTable } = target;
-  return db.transaction(async (trx) => {
-    let replaced = 0;
-    if (!firstLoad && rows.raw.length > 0) {
-      const pks = JSON.stringify(rows.raw.map((r) => r[0]));
-      replaced = ((await trx.raw(`delete from ?? where ${inJsonList(dialect, '_pk')}`, [rawTable, pks])) as { rowCount: number }).rowCount;
-    }
-    await bulkAppend(trx, dialect, rawTable, RAW_COLUMNS, rows.raw);
-    if (!firstLoad && rows.recordPks.length > 0) {
-      const all = JSON.stringify(rows.recordPks);
-      for (const [table, key, ids] of [
-        ['events', 'event_id', rows.eventIds],
-        ['identifier_observations', 'observation_id', rows.observationIds],
-        ['spend', 'spend_id', rows.spendIds],
-      ] as const) {
-        // Two statements, not one with OR: DuckDB turns the OR of two IN-lists into a far slower
-        // plan than two hash semi-joins (4x on a 600k-row table).
-        await trx.raw(`delete from ${table} where source = ? and stream = ? and ${inJsonList(dialect, 'record_pk')}`, [batch.source, batch.stream, all]);
-        if (ids.length > 0) await trx.raw(`delete from ${table} where ${inJsonList(dialect, key)}`, [JSON.stringify(ids)]);
-      }
-    }
-    await bulkAppend(trx, dialect, 'events', EVENT_COLUMNS, rows.events);
-    await bulkAppend(trx, dialect, 'identifier_observations', OBSERVATION_COLUMNS, rows.observations);
-    await bulkAppend(trx, dialect, 'spend', SPEND_COLUMNS, rows.spend);
-    // Few rows in practice; 7 columns × 500 rows stays far below pg's 65,535 bind parameters.
-    for (let i = 0; i < rows.quarantine.length; i += 500) {
-      await trx('quarantine').insert(rows.quarantine.slice(i, i + 500)).onConflict(['source', 'stream', 'record_hash']).ignore();
-    }
-    if (batch.state) {
-      await trx('stream_state')
-        .insert({ pipeline: batch.pipeline, source: batch.source, stream: batch.stream, state: JSON.stringify(batch.state), updated_at: new Date(), run_id: batch.runId })
-        .onConflict(['pipeline', 'source', 'stream'])
-        .merge(['state', 'updated_at', 'run_id']);
-    }
-    return replaced;
-  });
 }

@@ -8,7 +8,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openStore } from './index.ts';
+import { openStore, parseStoreUrl } from './index.ts';
 import type { BatchWrite } from './types.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'touchpoint-bench-'));
@@ -34,11 +34,13 @@ function makeBatch(offset: number, runId: string): BatchWrite {
   return b;
 }
 
+const parsed = parseStoreUrl(url);
+// On PostgreSQL the benchmark owns a schema of its own, dropped before and after.
+const schema = parsed.dialect === 'postgres' ? parsed.schema : undefined;
+if (parsed.dialect === 'postgres' && !schema) throw new Error('give the PostgreSQL URL a ?schema=<scratch schema> (it is dropped)');
 const store = await openStore({ url });
 try {
-  if (store.dialect === 'postgres') {
-    for (const t of ['events', 'identifier_observations', 'spend', 'quarantine', 'stream_state', 'runs', 'schema_migrations', 'raw_ga4_events']) await store.knex.schema.dropTableIfExists(t);
-  }
+  if (schema) await store.knex.raw('drop schema if exists ?? cascade', [schema]);
   await store.migrate();
   for (const pass of ['first load', 'reload (every record replaced)']) {
     const batches = Array.from({ length: Math.ceil(total / size) }, (_, k) => makeBatch(k * size, pass));
@@ -49,6 +51,7 @@ try {
   }
   console.log(await store.counts());
 } finally {
+  if (schema) await store.knex.raw('drop schema if exists ?? cascade', [schema]);
   await store.close();
   rmSync(dir, { recursive: true, force: true });
 }

@@ -6,6 +6,7 @@ import { runInNewContext } from 'node:vm';
 import { afterEach, expect, it } from 'vitest';
 import { StoreError } from '../errors.ts';
 import { openStore } from './index.ts';
+import { migrations } from './migrations.ts';
 import { describeEachEngine } from './test-support.ts';
 import type { BatchWrite, Store, StoredEvent } from './types.ts';
 
@@ -61,9 +62,9 @@ describeEachEngine('store', (engine) => {
     const again = await openStore({ url });
     open.push(again);
     await again.migrate();
-    expect(await again.knex('schema_migrations').select('version', 'name')).toEqual([
-      { version: 1, name: 'runs, stream_state, quarantine, events, identifier_observations, spend' },
-    ]);
+    const applied = await again.knex('schema_migrations').select('version', 'name').orderBy('version');
+    expect(applied).toEqual(migrations.map((m) => ({ version: m.version, name: m.name })));
+    expect(applied[0]).toEqual({ version: 1, name: 'runs, stream_state, quarantine, events, identifier_observations, spend' });
     expect(await again.counts()).toEqual({ runs: 0, stream_state: 0, events: 0, identifier_observations: 0, spend: 0, quarantine: 0 });
   });
 
@@ -105,6 +106,9 @@ describeEachEngine('store', (engine) => {
     await store.writeBatch(batch([{ pk: 'a', events: [event('shared', 'a')] }]));
     await store.writeBatch(batch([{ pk: 'b', events: [event('shared', 'b')] }]));
     expect(await store.knex('events').select('event_id', 'record_pk')).toEqual([{ event_id: 'crm:contacts:shared', record_pk: 'b' }]);
+    expect(await store.knex('identifier_observations').where({ observation_id: 'crm:contacts:shared' }).select('identifier_value', 'record_pk')).toEqual([
+      { identifier_value: 'b@example.com', record_pk: 'b' },
+    ]);
     expect(await store.counts()).toMatchObject({ raw_crm_contacts: 2, events: 1 });
   });
 

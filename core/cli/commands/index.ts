@@ -2,10 +2,12 @@
 // and a line in this list.
 import type { Command } from '../command.ts';
 import { connectors } from './connectors.ts';
+import { explain } from './explain.ts';
 import { init } from './init.ts';
+import { person } from './person.ts';
 import { run } from './run.ts';
 import { runs } from './runs.ts';
 import { state } from './state.ts';
 import { validate } from './validate.ts';
 
-export const commands: Command[] = [init, validate, run, connectors, state, runs];
+export const commands: Command[] = [init, validate, run, connectors, state, runs, person, explain];

@@ -1,0 +1,388 @@
+// Stitching, as set-based SQL over work tables (nothing of the graph is read into Node). Input: the
+// observations in scope (identifier_observations rows, normalised when they were loaded). Output: `tpi_raw(node_id, label)` — each identifier's
+// unguarded connected component — `tpi_person(node_id, pkey)` — the identifiers that belong to a
+// person, keyed by the person's smallest identifier — and `tpi_rej`, the links a guard refused.
+//
+// Identifiers are numbered in byte order of (type, value), so "smallest identifier" means the same on
+// both engines and in a scoped run as in a full one. Connected components are computed by label
+// propagation over star edges (each identifier of an observation to the observation's smallest),
+// with pointer jumping (a node also takes its label's label), so a round count grows with the log
+// of a component's diameter, not the diameter. The guard algorithm is specified in docs/identity.md.
+import { RunError } from '../errors.ts';
+import { countsTowardSize, rankOf, weakRank } from './config.ts';
+import type { IdentityConfig } from './config.ts';
+import { drop, exec, rows, scalar, temp } from './sql.ts';
+import type { Sql } from './sql.ts';
+
+/**
+ * Connected components of the graph whose edges join identifiers seen on one observation. `members`
+ * selects `(observation_id, node_id)`; writes `out(node_id, label)`, label = the component's smallest
+ * node_id, for every node in `members` and in `nodes` (a select of node_id). Returns the rounds it took.
+ */
+export async function components(sql: Sql, out: string, members: string, maxRounds: number, nodes?: string): Promise<number> {
+  await temp(sql, `${out}_c`, `select observation_id, node_id, min(node_id) over (partition by observation_id) as center from (${members}) m`);
+  await temp(
+    sql,
+    `${out}_e`,
+    `select node_id as a, center as b from ${out}_c where node_id <> center
+     union select center as a, node_id as b from ${out}_c where node_id <> center`,
+  );
+  await temp(sql, `${out}_0`, `select node_id, min(center) as label from ${out}_c group by node_id`);
+  let round = 0;
+  for (;;) {
+    if (round >= maxRounds) {
+      await drop(sql, `${out}_c`, `${out}_e`, `${out}_${round}`);
+      throw new RunError(`identity: connected components did not settle within ${maxRounds} rounds of label propagation`, {
+        where: 'identity',
+        hint: 'each round at least halves the distance a label still has to travel, so this means a graph far deeper than real identity graphs: check identifier_observations for an identifier type that chains records together (e.g. a sequence number mapped as an identifier)',
+      });
+    }
+    const from = `${out}_${round}`;
+    const to = `${out}_${round + 1}`;
+    await temp(
+      sql,
+      to,
+      `with nb as (
+         select e.a as node_id, min(l.label) as label from ${out}_e e join ${from} l on l.node_id = e.b group by e.a
+       ), step as (
+         select l.node_id, least(l.label, coalesce(nb.label, l.label)) as label, l.label as old
+         from ${from} l left join nb on nb.node_id = l.node_id
+       )
+       select s.node_id, least(s.label, coalesce(j.label, s.label)) as label, s.old
+       from step s left join step j on j.node_id = s.label`,
+    );
+    await drop(sql, from);
+    round++;
+    if ((await scalar(sql, `select count(*) as n from ${to} where label <> old`)) === 0) break;
+  }
+  await temp(sql, out, `select node_id, label from ${out}_${round}`);
+  // Nodes on no linking observation are components of their own.
+  if (nodes) await exec(sql, `insert into ${out} select node_id, node_id from (${nodes}) x where not exists (select 1 from ${out} o where o.node_id = x.node_id)`);
+  await drop(sql, `${out}_c`, `${out}_e`, `${out}_${round}`);
+  return round;
+}
+
+/** SQL true when the identifier (columns identifier_type, identifier_value of alias `o`) is blocked. */
+export interface Blocked {
+  text: string;
+  bindings: unknown[];
+}
+
+/**
+ * Numbers the identifiers in scope (tpi_node), keeps the observations that link (tpi_mem: those with
+ * two or more identifiers — one alone links nothing), and lists what each identifier counts toward
+ * (the guards' limits) in tpi_lim(node_id, ckey, lim). `source` holds the scope's observation rows;
+ * `blocked`, when given, is applied to each distinct identifier (cheaper than to every row) and the
+ * blocked ones are left in tpi_blocked. The limit keys sort in the order a refusal names its guard
+ * when it breaks several: `never_link:<rule>`, then `per_person:<type>`, then `size`.
+ */
+export async function buildNodes(sql: Sql, config: IdentityConfig, source: string, blocked?: Blocked): Promise<void> {
+  const R = weakRank(config);
+  const whens: string[] = [];
+  const rankBindings: unknown[] = [];
+  if (config.never_alone.length > 0) {
+    whens.push(`when identifier_type in (${config.never_alone.map(() => '?').join(', ')}) then ${R}`);
+    rankBindings.push(...config.never_alone);
+  }
+  for (const type of config.strength) {
+    whens.push(`when identifier_type = ? then ${rankOf(config, type)}`);
+    rankBindings.push(type);
+  }
+  for (const type of config.strength) {
+    whens.push(`when identifier_type = ? then ${rankOf(config, type)}`);
+    rankBindings.push(`${type}_sha256`);
+  }
+  await temp(
+    sql,
+    'tpi_ids',
+    `select identifier_type, identifier_value, min(observed_at) as first_seen_at, max(observed_at) as last_seen_at, count(*) as observations
+     from ${source} group by identifier_type, identifier_value`,
+  );
+  if (blocked) await temp(sql, 'tpi_blocked', `select o.identifier_type, o.identifier_value from tpi_ids o where ${blocked.text}`, blocked.bindings);
+  const notBlocked = blocked
+    ? 'where not exists (select 1 from tpi_blocked b where b.identifier_type = d.identifier_type and b.identifier_value = d.identifier_value)'
+    : '';
+  await temp(
+    sql,
+    'tpi_node',
+    `select row_number() over (order by identifier_type collate "C", identifier_value collate "C") as node_id,
+       identifier_type, identifier_value, case ${whens.join(' ')} else ${config.strength.length + 1} end as rank,
+       first_seen_at, last_seen_at, observations
+     from tpi_ids d ${notBlocked}`,
+    rankBindings,
+  );
+  await temp(
+    sql,
+    'tpi_mem',
+    `select observation_id, node_id from (
+       select m.observation_id, n.node_id, count(*) over (partition by m.observation_id) as k
+       from ${source} m join tpi_node n on n.identifier_type = m.identifier_type and n.identifier_value = m.identifier_value
+     ) x where k >= 2`,
+  );
+  const parts: string[] = [];
+  const bindings: unknown[] = [];
+  const sizeTypes = [...config.never_alone, ...config.hash.map((t) => `${t}_sha256`)].filter((t) => !countsTowardSize(config, t));
+  parts.push(
+    `select node_id, cast('size' as text) as ckey, cast(? as integer) as lim from tpi_node${sizeTypes.length > 0 ? ` where identifier_type not in (${sizeTypes.map(() => '?').join(', ')})` : ''}`,
+  );
+  bindings.push(config.max_component_size, ...sizeTypes);
+  for (const [type, max] of Object.entries(config.max_per_person).sort(([a], [b]) => (a < b ? -1 : 1))) {
+    parts.push(`select node_id, cast(? as text) as ckey, cast(? as integer) as lim from tpi_node where identifier_type = ?`);
+    bindings.push(`per_person:${type}`, max, type);
+  }
+  parts.push(
+    `select n.node_id, 'never_link:' || cast(p.j as text) as ckey, 1 as lim from tpi_node n
+     join tpi_pairs p on p.identifier_type = n.identifier_type and p.identifier_value = n.identifier_value`,
+  );
+  await temp(sql, 'tpi_lim', parts.join(' union all '), bindings);
+}
+
+/** Components of `labels` that break a guard: `(label, ckey, n, lim)`, the guard's count and limit. */
+function violations(labels: string): string {
+  return `select l.label, c.ckey, count(*) as n, min(c.lim) as lim
+    from ${labels} l join tpi_lim c on c.node_id = l.node_id
+    group by l.label, c.ckey having count(*) > min(c.lim)`;
+}
+
+export interface StitchStats {
+  rounds: number;
+  levels: number;
+}
+
+/** Raw components, then the guarded persons (docs/identity.md, "Guards"). */
+export async function stitch(sql: Sql, config: IdentityConfig): Promise<StitchStats> {
+  const stats: StitchStats = { rounds: 0, levels: 0 };
+  const max = config.max_rounds;
+  stats.rounds += await components(sql, 'tpi_raw', 'select observation_id, node_id from tpi_mem', max, 'select node_id from tpi_node');
+
+  // Top-down: the components at each strength level, kept when they satisfy every guard, split at
+  // the next level (without this level's identifiers) when they do not.
+  const R = weakRank(config);
+  const ranks = (await rows<{ rank: number }>(sql, `select distinct rank from tpi_node where rank < ${R} order by rank desc`)).map((r) => Number(r.rank));
+  await temp(sql, 'tpi_lvl', 'select cast(0 as integer) as lvl, node_id, node_id as label, true as ok from tpi_node where false');
+  await temp(sql, 'tpi_act', `select node_id, rank from tpi_node where rank < ${R}`);
+  const visited: number[] = [];
+  for (const r of ranks) {
+    visited.push(r);
+    stats.rounds += await components(
+      sql,
+      'tpi_cr',
+      `select m.observation_id, m.node_id from tpi_mem m join tpi_act a on a.node_id = m.node_id where a.rank <= ${r}`,
+      max,
+      `select node_id from tpi_act where rank <= ${r}`,
+    );
+    await temp(sql, 'tpi_viol', `select distinct label from (${violations('tpi_cr')}) v`);
+    await exec(
+      sql,
+      `insert into tpi_lvl select ${r}, c.node_id, c.label, v.label is null from tpi_cr c left join tpi_viol v on v.label = c.label`,
+    );
+    await temp(
+      sql,
+      'tpi_act2',
+      `select a.node_id, a.rank from tpi_act a join tpi_cr c on c.node_id = a.node_id join tpi_viol v on v.label = c.label where a.rank < ${r}`,
+    );
+    await temp(sql, 'tpi_act', 'select node_id, rank from tpi_act2');
+    if ((await scalar(sql, 'select count(*) as n from tpi_act')) === 0) break;
+  }
+  stats.levels = visited.length;
+
+  // Bottom-up: kept components become persons; at each level the identifiers peeled off a broken
+  // component attach to the persons below them where no guard objects.
+  await temp(sql, 'tpi_assign', 'select node_id, node_id as pkey from tpi_node where false');
+  await temp(
+    sql,
+    'tpi_rej',
+    `select cast(null as text) as kind, node_id, node_id as other_node, node_id as p1, node_id as p2, cast(null as text) as ckey,
+       cast(0 as bigint) as n, cast(0 as bigint) as lim, cast(0 as bigint) as na from tpi_node where false`,
+  );
+  for (const r of visited.toReversed()) {
+    await exec(sql, `insert into tpi_assign select node_id, label from tpi_lvl where lvl = ${r} and ok`);
+    await attachLevel(
+      sql,
+      `select l.node_id from tpi_lvl l join tpi_node n on n.node_id = l.node_id where l.lvl = ${r} and not l.ok and n.rank = ${r}`,
+      false,
+      stats,
+      max,
+    );
+  }
+  await attachLevel(sql, `select node_id from tpi_node where rank = ${R}`, true, stats, max);
+
+  // A person's key is its smallest identifier, whatever order it was assembled in.
+  await temp(sql, 'tpi_person', 'select node_id, min(node_id) over (partition by pkey) as pkey from tpi_assign');
+  await drop(sql, 'tpi_lvl', 'tpi_act', 'tpi_act2', 'tpi_cr', 'tpi_viol', 'tpi_assign');
+  return stats;
+}
+
+/**
+ * For the groups in tpi_g(node_id, label): the persons each touches (tpi_adj, tpi_gs: how many, the
+ * first two), the guard counts of the group (tpi_gc), of those persons (tpi_pc) and of their union
+ * (tpi_usum), and the first guard that union breaks (tpi_ubad).
+ */
+async function measureGroups(sql: Sql): Promise<void> {
+  await temp(
+    sql,
+    'tpi_adj',
+    `select glabel, pkey, row_number() over (partition by glabel order by pkey) as rn from (
+       select distinct g.label as glabel, a.pkey from tpi_g g
+       join tpi_mem m1 on m1.node_id = g.node_id
+       join tpi_mem m2 on m2.observation_id = m1.observation_id
+       join tpi_assign a on a.node_id = m2.node_id
+     ) d`,
+  );
+  await temp(
+    sql,
+    'tpi_gs',
+    `select g.glabel, count(a.pkey) as na, min(a.pkey) as p1, min(case when a.rn = 2 then a.pkey end) as p2
+     from (select distinct label as glabel from tpi_g) g left join tpi_adj a on a.glabel = g.glabel group by g.glabel`,
+  );
+  await temp(sql, 'tpi_gc', 'select g.label as glabel, c.ckey, count(*) as n, min(c.lim) as lim from tpi_g g join tpi_lim c on c.node_id = g.node_id group by g.label, c.ckey');
+  await temp(
+    sql,
+    'tpi_pc',
+    `select a.pkey, c.ckey, count(*) as n, min(c.lim) as lim from tpi_assign a join tpi_lim c on c.node_id = a.node_id
+     where a.pkey in (select pkey from tpi_adj) group by a.pkey, c.ckey`,
+  );
+  await temp(
+    sql,
+    'tpi_usum',
+    `select glabel, ckey, sum(n) as n, max(lim) as lim from (
+       select glabel, ckey, n, lim from tpi_gc
+       union all
+       select a.glabel, pc.ckey, pc.n, pc.lim from tpi_adj a join tpi_pc pc on pc.pkey = a.pkey
+     ) u group by glabel, ckey`,
+  );
+  await temp(sql, 'tpi_ubad', 'select glabel, min(ckey) as ckey from tpi_usum where n > lim group by glabel');
+}
+
+/**
+ * Attaches peeled identifiers (`peeled` selects node ids, all of one level) to the persons built so
+ * far, in groups (peeled identifiers seen together). `weak`: the never_alone level, whose groups
+ * attach to exactly one person and never join two. Refusals go to tpi_rej with their kind:
+ * `never_alone` (a click id touching several persons), `guard` (joining would break a guard),
+ * `ambiguous` (links that are each fine but together would break one), `limit` (the person already
+ * took as many as the guard allows) and `split` (seen together on one record yet breaking a guard
+ * with nothing weaker to remove: each identifier stays alone).
+ */
+async function attachLevel(sql: Sql, peeled: string, weak: boolean, stats: StitchStats, max: number): Promise<void> {
+  await temp(sql, 'tpi_p', peeled);
+  if ((await scalar(sql, 'select count(*) as n from tpi_p')) === 0) return;
+  // First each identifier alone: one that would break a guard with the persons it touches is out
+  // before groups form, so a junk value cannot glue the identifiers seen with it into one group.
+  await temp(sql, 'tpi_g', 'select node_id, node_id as label from tpi_p');
+  await measureGroups(sql);
+  const reject = (kind: string, where: string) =>
+    exec(
+      sql,
+      `insert into tpi_rej
+       select '${kind}', g.node_id, case when s.p2 is not null then s.p2 when s.p1 is not null then s.p1 when g.node_id <> s.glabel then s.glabel end,
+         s.p1, s.p2, b.ckey, u.n, u.lim, s.na
+       from tpi_g g join tpi_gs s on s.glabel = g.label
+       left join tpi_ubad b on b.glabel = s.glabel
+       left join tpi_usum u on u.glabel = b.glabel and u.ckey = b.ckey
+       where ${where}`,
+    );
+  if (weak) await reject('never_alone', 's.na >= 2');
+  await reject('guard', `s.na ${weak ? '= 1' : '>= 1'} and b.glabel is not null`);
+  await temp(
+    sql,
+    'tpi_p2',
+    `select p.node_id from tpi_p p join tpi_gs s on s.glabel = p.node_id
+     where ${weak ? 's.na <= 1 and ' : ''}(s.na = 0 or not exists (select 1 from tpi_ubad b where b.glabel = s.glabel))`,
+  );
+  stats.rounds += await components(sql, 'tpi_g', 'select m.observation_id, m.node_id from tpi_mem m join tpi_p2 p on p.node_id = m.node_id', max, 'select node_id from tpi_p2');
+  await measureGroups(sql);
+  if (weak) {
+    await reject('never_alone', 's.na >= 2');
+    await reject('guard', 's.na = 1 and b.glabel is not null');
+    await temp(sql, 'tpi_cand', 'select glabel, na from tpi_gs s where na = 1 and not exists (select 1 from tpi_ubad b where b.glabel = s.glabel)');
+  } else {
+    // Alone: a person of its own if it keeps every guard, else each identifier alone.
+    await exec(
+      sql,
+      `insert into tpi_assign select g.node_id, case when b.glabel is null then g.label else g.node_id end
+       from tpi_g g join tpi_gs s on s.glabel = g.label left join tpi_ubad b on b.glabel = s.glabel where s.na = 0`,
+    );
+    await reject('split', 's.na = 0 and b.glabel is not null and g.node_id <> s.glabel');
+    await reject('guard', 's.na >= 1 and b.glabel is not null');
+    await temp(sql, 'tpi_cand', 'select glabel, na from tpi_gs s where na >= 1 and not exists (select 1 from tpi_ubad b where b.glabel = s.glabel)');
+  }
+
+  // Groups touching several persons merge them: the merged entities are components over persons.
+  stats.rounds += await components(
+    sql,
+    'tpi_mg',
+    'select a.glabel as observation_id, a.pkey as node_id from tpi_adj a join tpi_cand c on c.glabel = a.glabel where c.na >= 2',
+    max,
+  );
+  await temp(
+    sql,
+    'tpi_ent',
+    'select p.pkey, coalesce(m.label, p.pkey) as mlabel from (select distinct pkey from tpi_adj) p left join tpi_mg m on m.node_id = p.pkey',
+  );
+  await temp(
+    sql,
+    'tpi_cm',
+    'select c.glabel, c.na, min(e.mlabel) as mlabel, min(a.pkey) as pkey from tpi_cand c join tpi_adj a on a.glabel = c.glabel join tpi_ent e on e.pkey = a.pkey group by c.glabel, c.na',
+  );
+  await temp(
+    sql,
+    'tpi_ebad',
+    `select mlabel, min(ckey) as ckey from (
+       select mlabel, ckey, sum(n) as n, max(lim) as lim from (
+         select e.mlabel, pc.ckey, pc.n, pc.lim from tpi_ent e join tpi_pc pc on pc.pkey = e.pkey
+         union all
+         select cm.mlabel, gc.ckey, gc.n, gc.lim from tpi_cm cm join tpi_gc gc on gc.glabel = cm.glabel
+       ) u group by mlabel, ckey having sum(n) > max(lim)
+     ) b group by mlabel`,
+  );
+  // Entities within every guard: one person.
+  await exec(
+    sql,
+    `insert into tpi_assign select g.node_id, cm.mlabel from tpi_g g join tpi_cm cm on cm.glabel = g.label
+     where not exists (select 1 from tpi_ebad b where b.mlabel = cm.mlabel)`,
+  );
+  await temp(
+    sql,
+    'tpi_assign2',
+    `select a.node_id, coalesce(e.mlabel, a.pkey) as pkey from tpi_assign a
+     left join tpi_ent e on e.pkey = a.pkey and not exists (select 1 from tpi_ebad b where b.mlabel = e.mlabel)`,
+  );
+  await temp(sql, 'tpi_assign', 'select node_id, pkey from tpi_assign2');
+  // Entities that would break a guard: bridges are ambiguous and stay out; each person takes its
+  // own groups in order (smallest identifier first) up to the first that would break a guard.
+  await temp(sql, 'tpi_limits', 'select ckey, min(lim) as lim from tpi_lim group by ckey');
+  await exec(
+    sql,
+    `insert into tpi_rej
+     select 'ambiguous', g.node_id, s.p2, s.p1, s.p2, b.ckey, cast(null as bigint), l.lim, s.na
+     from tpi_g g join tpi_cm cm on cm.glabel = g.label join tpi_ebad b on b.mlabel = cm.mlabel join tpi_gs s on s.glabel = g.label
+     left join tpi_limits l on l.ckey = b.ckey
+     where cm.na >= 2`,
+  );
+  await temp(
+    sql,
+    'tpi_pre',
+    `with cand as (
+       select cm.glabel, cm.pkey, row_number() over (partition by cm.pkey order by cm.glabel) as pos
+       from tpi_cm cm join tpi_ebad b on b.mlabel = cm.mlabel where cm.na = 1
+     ), cum as (
+       select c.pkey, c.pos, gc.ckey, gc.lim,
+         coalesce(pc.n, 0) + sum(gc.n) over (partition by c.pkey, gc.ckey order by c.pos rows between unbounded preceding and current row) as total
+       from cand c join tpi_gc gc on gc.glabel = c.glabel left join tpi_pc pc on pc.pkey = c.pkey and pc.ckey = gc.ckey
+     ), cut as (
+       select pkey, min(pos) as pos from cum where total > lim group by pkey
+     ), cutkey as (
+       select x.pkey, min(x.ckey) as ckey from cum x join cut on cut.pkey = x.pkey and cut.pos = x.pos where x.total > x.lim group by x.pkey
+     )
+     select c.glabel, c.pkey, cut.pos is null or c.pos < cut.pos as accepted, k.ckey
+     from cand c left join cut on cut.pkey = c.pkey left join cutkey k on k.pkey = c.pkey`,
+  );
+  await exec(sql, 'insert into tpi_assign select g.node_id, p.pkey from tpi_g g join tpi_pre p on p.glabel = g.label where p.accepted');
+  await exec(
+    sql,
+    `insert into tpi_rej
+     select 'limit', g.node_id, p.pkey, p.pkey, cast(null as bigint), p.ckey, cast(null as bigint), l.lim, 1
+     from tpi_g g join tpi_pre p on p.glabel = g.label left join tpi_limits l on l.ckey = p.ckey where not p.accepted`,
+  );
+  await drop(sql, 'tpi_p', 'tpi_p2', 'tpi_g', 'tpi_adj', 'tpi_gs', 'tpi_gc', 'tpi_pc', 'tpi_usum', 'tpi_ubad', 'tpi_cand', 'tpi_mg', 'tpi_ent', 'tpi_cm', 'tpi_ebad', 'tpi_assign2', 'tpi_pre', 'tpi_limits');
+}
