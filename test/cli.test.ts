@@ -68,10 +68,18 @@ describe('touchpoint CLI', () => {
     }
   });
 
-  it('connectors --json lists the built-in file connector', () => {
+  it('connectors --json lists every built-in connector with its streams', () => {
     const r = touchpoint(['connectors', '--json']);
     const list = JSON.parse(r.stdout) as { connector: string; version: string; origin: string }[];
     expect(list.find((c) => c.connector === 'file')).toMatchObject({ origin: 'builtin', version: expect.any(String) });
+    const streams = Object.fromEntries((list as unknown as { connector: string; streams: string }[]).map((c) => [c.connector, c.streams]));
+    expect(streams).toMatchObject({
+      hubspot: 'contacts, companies, deals, calls, emails, meetings, form_submissions',
+      'ga4-bigquery': 'events',
+      ga4: 'traffic_daily',
+      'google-ads': 'campaign_daily, click_view',
+      'meta-ads': 'campaign_insights',
+    });
   });
 
   it('init scaffolds a project that validates, runs, and re-runs with the same row counts', async () => {

@@ -119,6 +119,17 @@ describe('touchpoint person', () => {
   });
 });
 
+describe('touchpoint run --only identity', () => {
+  it('is incremental with nothing new, and --full-refresh recomputes everything with the same person ids', () => {
+    const before = JSON.parse(touchpoint('person', 'p.yaml', 'email:anna@acme.example', '--json').stdout).person.person_id;
+    const again = JSON.parse(touchpoint('run', 'p.yaml', '--only', 'identity', '--json').stdout);
+    expect(again.stages[0].summary).toMatchObject({ mode: 'incremental', identifiers: 0, created: 0 });
+    const full = JSON.parse(touchpoint('run', 'p.yaml', '--only', 'identity', '--full-refresh', '--json').stdout);
+    expect(full.stages[0].summary).toMatchObject({ mode: 'full', identifiers: 12, persons: 4, created: 0, updated: 0 });
+    expect(JSON.parse(touchpoint('person', 'p.yaml', 'email:anna@acme.example', '--json').stdout).person.person_id).toBe(before);
+  });
+});
+
 describe('touchpoint explain', () => {
   it('prints the chain of observations joining two identifiers of one person', () => {
     const r = touchpoint('explain', 'p.yaml', 'hubspot_contact_id:1', 'gclid:G1');

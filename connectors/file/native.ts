@@ -12,20 +12,27 @@
 //    read: nothing of that file is stored, and the rest of the stream is read the ordinary way
 //    (`rest`), from the state committed so far.
 import { CancelledError } from '../../core/errors.ts';
-import type { JsonObject, JsonValue, Logger, NativeLoadContext, NativeLoadResult, NativeSql, StagedRows } from '../../core/sdk/types.ts';
+import type { JsonObject, JsonValue, Logger, NativeLoadContext, NativeLoadResult, StagedRows } from '../../core/sdk/types.ts';
 import { FileReadError, probe, readLines } from './client.ts';
 import type { MatchedFile } from './client.ts';
 import { CsvAssembler, isProblem } from './csv.ts';
 import { cursorThreshold, maxCursor, parseState, sameFingerprint } from './incremental.ts';
-import type { CursorConfig, CursorState, FilesState, Fingerprint } from './incremental.ts';
-import { droppedSql, GOOD, planRecords, recordTableSql, stagedViews } from './native-sql.ts';
+import type { CursorConfig, CursorState, FilesState } from './incremental.ts';
+import { csvSpacedQuotesSql, droppedSql, GOOD, planRecords, recordTableSql, stagedViews } from './native-sql.ts';
 import type { FileRead, RecordPlan } from './native-sql.ts';
 import { NotCompilable } from './sql-map.ts';
 import { csvParser, listStreamFiles, ndjsonParser } from './streams.ts';
 import type { FileConfig, ReaderSpec, Sink } from './streams.ts';
 
 /** The rest of the stream goes to the read path; nothing of the current file was stored. */
-class Handoff extends Error {}
+class Handoff extends Error {
+  /** Worth a warning: DuckDB failed, rather than a value it might read differently. */
+  readonly loud: boolean;
+  constructor(message: string, loud = false) {
+    super(message);
+    this.loud = loud;
+  }
+}
 
 type Quarantined = StagedRows['quarantine'][number];
 
@@ -96,8 +103,6 @@ export async function loadNative(spec: ReaderSpec, ctx: NativeLoadContext<FileCo
     done = new Set(cursor.pass?.done ?? []);
   }
   let max: JsonValue = cursor?.pass?.max ?? cursor?.cursor ?? null;
-  const snapshot = (): JsonObject =>
-    (cursor ? { mode: 'cursor', cursor: cursor.cursor, pass: { max, done: [...done] } } : { mode: 'files', files: { ...files } }) as unknown as JsonObject;
 
   try {
     for (const file of listing.files) {
@@ -125,7 +130,7 @@ export async function loadNative(spec: ReaderSpec, ctx: NativeLoadContext<FileCo
     else if (dirty) await commitState(ctx, { mode: 'files', files } as unknown as JsonObject);
   } catch (error) {
     if (!(error instanceof Handoff)) throw error;
-    ctx.log.info(`${label}: ${error.message}; the rest of the stream is read record by record`);
+    ctx.log[error.loud ? 'warn' : 'info'](`${label}: ${error.message}; the rest of the stream is read record by record`);
     return { ...result, rest: true };
   }
   return result;
@@ -167,6 +172,8 @@ const firstLine = (error: unknown) => String((error as Error)?.message ?? error)
 async function loadFile(job: FileJob, stateAfter: (max: JsonValue | undefined) => JsonObject): Promise<FileLoad> {
   const { spec, plan, ctx, file } = job;
   const s = spec.config;
+  // DuckDB's readers take a path as a glob: a name with glob characters could match other files.
+  if (/[*?[\]{}]/.test(file.path)) throw new Handoff(`${file.key}: its name has glob characters`);
   let read: FileRead;
   const id = `_tp_n${++units}`;
   if (s.format === 'csv') {
@@ -191,7 +198,7 @@ async function loadFile(job: FileJob, stateAfter: (max: JsonValue | undefined) =
       try {
         await sql.query(recordTableSql(table, { plan, read, threshold: job.threshold as string | number | null }));
       } catch (error) {
-        throw new Handoff(`DuckDB cannot read ${file.key} (${firstLine(error)})`);
+        throw new Handoff(`DuckDB cannot read ${file.key} (${firstLine(error)})`, true);
       }
       const parsedOk = `not _blank and not _bad_parse`;
       const [agg] = await sql.query(`select
@@ -205,6 +212,12 @@ async function loadFile(job: FileJob, stateAfter: (max: JsonValue | undefined) =
         from ${table}`);
       const n = (k: string) => Number(agg[k] ?? 0);
       if (n('unsure') > 0) throw new Handoff(`${file.key} has ${n('unsure')} value(s) that SQL might read differently`);
+      if (read.format === 'csv') {
+        const spaced = await sql.query(csvSpacedQuotesSql({ ...read, rejectsTable: `${id}_rj2`, rejectsScan: `${id}_rs2` })).catch((error: unknown) => {
+          throw new Handoff(`DuckDB cannot read ${file.key} as lines (${firstLine(error)})`, true);
+        });
+        if (Number(spaced[0].n) > 0) throw new Handoff(`${file.key} has spaces around quoted fields, which DuckDB reads differently`);
+      }
       const quarantine: Quarantined[] = [];
       if (n('bad_parse') + n('rejected') > 0) {
         // The read path's parsers decide what is rejected and why; DuckDB must have seen the same.
@@ -225,17 +238,17 @@ async function loadFile(job: FileJob, stateAfter: (max: JsonValue | undefined) =
       }
       const checked = ms();
       for (const v of views) await sql.query(`create or replace temp view ${v.name} as ${v.sql}`);
-      const staged: StagedRows = { raw: '', quarantine, state: stateAfter(agg.max === null || agg.max === undefined ? undefined : (agg.max as JsonValue)) };
-      for (const v of views) (staged as unknown as Record<string, string>)[v.key] = v.name;
-      await write(staged);
+      const max = agg.max === null || agg.max === undefined ? undefined : (agg.max as JsonValue);
+      const relations = Object.fromEntries(views.map((v) => [v.key, v.name])) as Omit<StagedRows, 'quarantine' | 'state'>;
+      await write({ ...relations, quarantine, state: stateAfter(max) });
       const dropped: Record<string, number> = {};
       const droppedQuery = droppedSql(table, plan);
       if (droppedQuery) for (const r of await sql.query(droppedQuery)) dropped[`${r.t}: ${r.reason}`] = Number(r.n);
       ctx.log.debug(`${file.key}: ${n('good')} record(s) natively`, { read_and_checked_ms: checked, stored_ms: ms() - checked });
-      return { records: n('good'), quarantined: quarantine.length, dropped, max: agg.max === null ? undefined : (agg.max as JsonValue) };
+      return { records: n('good'), quarantined: quarantine.length, dropped, max };
     } finally {
       for (const v of views) await sql.query(`drop view if exists ${v.name}`).catch(() => undefined);
-      for (const t of [table, read.rejectsTable, read.rejectsScan]) await sql.query(`drop table if exists ${t}`).catch(() => undefined);
+      for (const t of [table, read.rejectsTable, read.rejectsScan, `${id}_rj2`, `${id}_rs2`]) await sql.query(`drop table if exists ${t}`).catch(() => undefined);
     }
   });
 }

@@ -101,9 +101,8 @@ export async function loadNatively(planned: PlannedStream, o: NativeLoadOptions)
 // JavaScript's String.prototype.trim() and \s: WhiteSpace and LineTerminator (ECMA-262 §12.2, §12.3).
 const JS_SPACE_CHARS = [0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x20, 0xa0, 0x1680, 0x2000, 0x2001, 0x2002, 0x2003, 0x2004, 0x2005, 0x2006, 0x2007, 0x2008, 0x2009, 0x200a, 0x2028, 0x2029, 0x202f, 0x205f, 0x3000, 0xfeff];
 // Guarded: DuckDB's trim() with a character set is slow, and most values need none.
-const jsTrim = (x: string) =>
-  `(case when unicode(${x}) in (${JS_SPACE_CHARS.join(', ')}) or unicode(right(${x}, 1)) in (${JS_SPACE_CHARS.join(', ')})
-    then trim(${x}, '${String.fromCodePoint(...JS_SPACE_CHARS)}') else ${x} end)`;
+const SPACES = `'${String.fromCodePoint(...JS_SPACE_CHARS)}'`;
+const jsTrim = (x: string) => `(case when contains(${SPACES}, left(${x}, 1)) or contains(${SPACES}, right(${x}, 1)) then trim(${x}, ${SPACES}) else ${x} end)`;
 const RE_SPACE = JS_SPACE_CHARS.map((c) => `\\x{${c.toString(16)}}`).join('');
 const EMAIL = `^[^${RE_SPACE}@]+@[^${RE_SPACE}@]+\\.[^${RE_SPACE}@]+$`;
 const SHA256 = '^[0-9a-f]{64}$';

@@ -20,8 +20,6 @@ export interface BlockEntry {
   value?: string;
   /** Regular expression searched in the lower-cased normalised value. */
   pattern?: string;
-  /** `blocklist` or `never_link` (a `never_link: { identifier }` rule). */
-  rule: 'blocklist' | 'never_link';
   reason?: string;
   /** Position in the user's `blocklist:` list (absent for the defaults), for error messages. */
   index?: number;
@@ -105,11 +103,11 @@ export function resolveIdentityConfig(section: JsonObject | undefined): Identity
   }
   const blocklist: BlockEntry[] = [];
   if (raw.default_blocklist !== false) {
-    blocklist.push(...DEFAULT_BLOCKED_VALUES.map((value) => ({ value, rule: 'blocklist' as const })));
-    blocklist.push(...DEFAULT_BLOCKED_PATTERNS.map((pattern) => ({ pattern, rule: 'blocklist' as const })));
+    blocklist.push(...DEFAULT_BLOCKED_VALUES.map((value) => ({ value })));
+    blocklist.push(...DEFAULT_BLOCKED_PATTERNS.map((pattern) => ({ pattern })));
   }
   ((raw.blocklist ?? []) as (string | Raw)[]).forEach((entry, index) => {
-    blocklist.push(typeof entry === 'string' ? { value: entry, rule: 'blocklist', index } : { ...(entry as BlockEntry), rule: 'blocklist', index });
+    blocklist.push(typeof entry === 'string' ? { value: entry, index } : { ...(entry as BlockEntry), index });
   });
   const neverLink = (raw.never_link ?? []) as Raw[];
   return {

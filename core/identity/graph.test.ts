@@ -2,8 +2,11 @@
 // ids that must not bridge two people, the strongest identifiers kept apart even when seen on one
 // record, and what the stage reports for each refusal (identity_rejections).
 import { expect, it } from 'vitest';
+import { RunError } from '../errors.ts';
 import { describeEachEngine } from '../store/test-support.ts';
-import { freshStore, groups, load, personOf } from './test-support.ts';
+import { resolveIdentityConfig } from './config.ts';
+import { runIdentity } from './stage.ts';
+import { freshStore, groups, load, observe, personOf, startRun } from './test-support.ts';
 
 describeEachEngine('identity stitching', (engine) => {
   it('a chain of observations is one person', async () => {
@@ -15,6 +18,23 @@ describeEachEngine('identity stitching', (engine) => {
       const summary = await load(store, chain);
       expect(summary).toMatchObject({ mode: 'full', identifiers: 32, persons: 1, created: 1, unassigned: 0 });
       expect((await groups(store))[0]).toHaveLength(32);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('fails clearly, changing nothing, when labels do not settle within the round limit', async () => {
+    const store = await freshStore(await engine.freshUrl());
+    try {
+      const chain: Record<string, string[]> = {};
+      for (let i = 0; i < 40; i++) chain[`e${i}`] = [`ga_client_id:${String(i).padStart(2, '0')}.1`, `ga_client_id:${String(i + 1).padStart(2, '0')}.1`];
+      const runId = await startRun(store);
+      await observe(store, runId, chain);
+      const run = runIdentity(store, { config: { ...resolveIdentityConfig({}), max_rounds: 2 }, runId });
+      await expect(run).rejects.toThrow(RunError);
+      await expect(run).rejects.toThrow('identity: connected components did not settle within 2 rounds of label propagation');
+      expect(await groups(store)).toEqual([]);
+      expect(await store.knex('identity_state').select('*')).toEqual([]);
     } finally {
       await store.close();
     }

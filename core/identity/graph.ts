@@ -145,13 +145,13 @@ function violations(labels: string): string {
 }
 
 export interface StitchStats {
+  /** Label-propagation rounds over every pass (raw components, each level, each attachment). */
   rounds: number;
-  levels: number;
 }
 
 /** Raw components, then the guarded persons (docs/identity.md, "Guards"). */
 export async function stitch(sql: Sql, config: IdentityConfig): Promise<StitchStats> {
-  const stats: StitchStats = { rounds: 0, levels: 0 };
+  const stats: StitchStats = { rounds: 0 };
   const max = config.max_rounds;
   stats.rounds += await components(sql, 'tpi_raw', 'select observation_id, node_id from tpi_mem', max, 'select node_id from tpi_node');
 
@@ -184,7 +184,6 @@ export async function stitch(sql: Sql, config: IdentityConfig): Promise<StitchSt
     await temp(sql, 'tpi_act', 'select node_id, rank from tpi_act2');
     if ((await scalar(sql, 'select count(*) as n from tpi_act')) === 0) break;
   }
-  stats.levels = visited.length;
 
   // Bottom-up: kept components become persons; at each level the identifiers peeled off a broken
   // component attach to the persons below them where no guard objects.

@@ -125,7 +125,7 @@ describe('identity settings', () => {
     const config = resolveIdentityConfig({ types: ['loyalty_id'], max_per_person: { email: 3, user_id: null }, default_blocklist: false, blocklist: ['info@acme.example'] });
     expect(config.max_per_person).toEqual({ hubspot_contact_id: 1, email: 3 });
     expect(config.strength).toEqual(['user_id', 'hubspot_contact_id', 'email', 'phone', 'loyalty_id', 'ga_client_id']);
-    expect(config.blocklist).toEqual([{ value: 'info@acme.example', rule: 'blocklist', index: 0 }]);
+    expect(config.blocklist).toEqual([{ value: 'info@acme.example', index: 0 }]);
     expect(identityConfigHash(config)).not.toBe(identityConfigHash(resolveIdentityConfig({})));
     // Normalisation settings apply at load time: they do not force a recompute.
     expect(identityConfigHash(resolveIdentityConfig({ default_region: 'PL' }))).toBe(identityConfigHash(resolveIdentityConfig({})));

@@ -82,9 +82,9 @@ export async function assignIds(sql: Sql, options: WriteOptions): Promise<Person
     const clashes = await exec(
       sql,
       `update tpi_fresh set attempt = attempt + 1, person_id = 'p_' || substr(md5(key_text || '#' || cast(attempt + 1 as text)), 1, 16)
-       where exists (select 1 from identity_changes c where c.person_id = tpi_fresh.person_id)
-          or exists (select 1 from persons p where p.person_id = tpi_fresh.person_id)
-          or exists (select 1 from tpi_take t where t.person_id = tpi_fresh.person_id)`,
+       where person_id in (select person_id from identity_changes)
+          or person_id in (select person_id from persons)
+          or person_id in (select person_id from tpi_take)`,
     );
     if (clashes === 0) break;
     if (attempt >= FRESH_ATTEMPTS) throw new RunError('identity: could not find a fresh person id', { where: 'identity' });
@@ -169,10 +169,12 @@ export async function assignIds(sql: Sql, options: WriteOptions): Promise<Person
  * that did not change are not touched, which keeps a full recompute of a large, mostly unchanged
  * store cheap (DuckDB in particular pays for every index entry it deletes and re-inserts).
  */
-async function replaceRows(sql: Sql, table: string, fresh: string, key: string[], columns: string[], full: boolean): Promise<void> {
-  const same = columns.map((c) => `f.${c} is not distinct from t.${c}`).join(' and ');
+async function replaceRows(sql: Sql, table: string, fresh: string, key: string[], columns: string[], full: boolean, scope = inScope(full)): Promise<void> {
+  // Keys by equality (never null): PostgreSQL hashes or indexes that; by `is not distinct from`
+  // alone it would compare every pair.
   const byKey = (a: string, b: string) => key.map((c) => `${a}.${c} = ${b}.${c}`).join(' and ');
-  await exec(sql, `delete from ${table} t where ${inScope(full)} and not exists (select 1 from ${fresh} f where ${same})`);
+  const same = [byKey('f', 't'), ...columns.filter((c) => !key.includes(c)).map((c) => `f.${c} is not distinct from t.${c}`)].join(' and ');
+  await exec(sql, `delete from ${table} t where ${scope} and not exists (select 1 from ${fresh} f where ${same})`);
   await exec(
     sql,
     `insert into ${table} (${columns.join(', ')}) select ${columns.map((c) => `f.${c}`).join(', ')} from ${fresh} f
@@ -194,16 +196,10 @@ export async function writeOutputs(sql: Sql, options: WriteOptions): Promise<voi
     [runId, runId],
   );
   // persons has no identifier columns: its scope is the previous persons of the scope's identifiers.
-  const personColumns = ['person_id', 'first_seen_at', 'last_seen_at', 'identifier_count', 'created_run_id', 'updated_run_id'];
-  const samePerson = personColumns.map((c) => `f.${c} is not distinct from t.${c}`).join(' and ');
-  await exec(
-    sql,
-    `delete from persons t where ${full ? 'true' : 'person_id in (select person_id from tpi_oldp)'} and not exists (select 1 from tpi_out_persons f where ${samePerson})`,
-  );
-  await exec(
-    sql,
-    `insert into persons (${personColumns.join(', ')}) select ${personColumns.map((c) => `f.${c}`).join(', ')} from tpi_out_persons f
-     where not exists (select 1 from persons t where t.person_id = f.person_id)`,
+  await replaceRows(
+    sql, 'persons', 'tpi_out_persons', ['person_id'],
+    ['person_id', 'first_seen_at', 'last_seen_at', 'identifier_count', 'created_run_id', 'updated_run_id'],
+    full, full ? 'true' : 'person_id in (select person_id from tpi_oldp)',
   );
   await temp(
     sql,

@@ -4,6 +4,7 @@
 // exactly a full recompute's. A first run, `--full-refresh`, or a change of the stitching settings
 // recomputes everything (person ids still stay stable: they are matched to the previous persons).
 import type { Stage, StageContext } from '../engine/stages.ts';
+import { CancelledError } from '../errors.ts';
 import type { Logger } from '../sdk/types.ts';
 import type { Store } from '../store/types.ts';
 import { checkIdentityConfig, identityConfigHash, parseTypedIdentifier, resolveIdentityConfig } from './config.ts';
@@ -22,6 +23,8 @@ export interface IdentityRunOptions {
   full?: boolean;
   log?: Logger;
   now?: Date;
+  /** Checked between phases: a cancelled run rolls the whole stage back. */
+  signal?: AbortSignal;
 }
 
 export interface IdentitySummary {
@@ -45,14 +48,13 @@ export interface IdentitySummary {
 
 const STATE_KEY = 'identity';
 
-
 export const identityStage: Stage = {
   name: 'identity',
   description: 'stitch identifiers into persons (identity_map, persons, person_merges)',
   async run(ctx: StageContext) {
     const config = resolveIdentityConfig(ctx.pipeline.config.identity);
     checkIdentityConfig(config, (path) => ctx.pipeline.locate(path));
-    const summary = await runIdentity(ctx.store, { config, runId: ctx.runId, full: ctx.fullRefresh === true, log: ctx.log });
+    const summary = await runIdentity(ctx.store, { config, runId: ctx.runId, full: ctx.fullRefresh === true, log: ctx.log, signal: ctx.signal });
     return { ...summary };
   },
 };
@@ -74,6 +76,7 @@ export async function runIdentity(store: Store, options: IdentityRunOptions): Pr
     const ms = { scope: 0, stitch: 0, ids: 0, write: 0 };
     let clock = performance.now();
     const lap = (phase: keyof typeof ms) => {
+      if (options.signal?.aborted) throw new CancelledError();
       const t = performance.now();
       ms[phase] = Math.round(t - clock);
       clock = t;
@@ -160,12 +163,20 @@ async function prepareRules(sql: Sql, config: IdentityConfig, log?: Logger): Pro
     }
     for (const id of ids) await exec(sql, 'insert into tpi_pairs (j, identifier_type, identifier_value) values (?, ?, ?)', [pair.index, id!.type, id!.value]);
   }
-  const parts = ['exists (select 1 from tpi_block b where b.v = lower(o.identifier_value) and (b.t is null or b.t = o.identifier_type))'];
+  // Uncorrelated IN lists and one alternation per type: both engines hash the lists and run each
+  // regular expression once per value (a correlated EXISTS with OR was 5 s on PostgreSQL at 330k ids).
+  const parts = [
+    'lower(o.identifier_value) in (select v from tpi_block where t is null)',
+    "o.identifier_type || chr(31) || lower(o.identifier_value) in (select t || chr(31) || v from tpi_block where t is not null)",
+  ];
   const bindings: unknown[] = [];
-  for (const p of patterns) {
-    parts.push(p.type ? `(o.identifier_type = ? and ${regexSearch(sql.dialect, 'lower(o.identifier_value)')})` : regexSearch(sql.dialect, 'lower(o.identifier_value)'));
-    if (p.type) bindings.push(p.type);
-    bindings.push(p.pattern);
+  const byType = new Map<string | undefined, string[]>();
+  for (const p of patterns) byType.set(p.type, [...(byType.get(p.type) ?? []), p.pattern]);
+  for (const [type, list] of byType) {
+    const search = regexSearch(sql.dialect, 'lower(o.identifier_value)');
+    parts.push(type === undefined ? search : `(o.identifier_type = ? and ${search})`);
+    if (type !== undefined) bindings.push(type);
+    bindings.push(list.map((pattern) => `(${pattern})`).join('|'));
   }
   return { text: parts.join(' or '), bindings };
 }

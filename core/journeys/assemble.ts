@@ -21,11 +21,10 @@
 import type { Dialect } from '../store/types.ts';
 import type { JourneysConfig } from './config.ts';
 import { PAGE, bytewise, conversionDetails, conversionRule, priorityRank, stageExpression, touchFilter, usesPages } from './rules.ts';
-import { SCOPE_TEMP_TABLES } from './incremental.ts';
-import { raw, sql } from './sql.ts';
-import type { Fragment } from './sql.ts';
+import { analyzed, raw, sql } from './sql.ts';
+import type { Fragment, Step } from './sql.ts';
 
-export const TEMP_TABLES = ['journeys_tmp_owned', 'journeys_tmp_sequence', 'journeys_tmp_kept'] as const;
+export const TEMP_TABLES = ['journeys_tmp_candidates', 'journeys_tmp_owned', 'journeys_tmp_sequence', 'journeys_tmp_kept'] as const;
 
 export const TOUCHPOINT_COLUMNS = [
   'journey_id', 'position', 'event_id', 'person_id', 'occurred_at', 'name', 'channel', 'source_medium', 'campaign_id', 'campaign',
@@ -44,49 +43,35 @@ function inScope(scope: string, column: string): Fragment {
   return sql`${raw(column)} in (select person_id from journeys_scope where run_id = ${scope})`;
 }
 
-/** One statement of the build, named for logs and the benchmark. */
-export interface Step {
-  name: string;
-  sql: Fragment;
-}
-
 /** The statements that build journey_touchpoints and journeys (after the old rows were deleted). */
 export function assemblyStatements(options: AssemblyOptions): Step[] {
-  const steps: Step[] = [
-    { name: 'owned events', sql: ownedTable(options) },
-    { name: 'sequence', sql: sequenceTable(options) },
-    { name: 'kept', sql: keptTable(options) },
+  const { dialect, scope } = options;
+  return [
+    // Incremental: only events carrying an identifier of a scoped person can belong to one.
+    ...(scope === null
+      ? []
+      : analyzed(dialect, 'candidate events', 'journeys_tmp_candidates', sql`select distinct o.observation_id as event_id from journeys_scope s
+          join identity_map m on m.person_id = s.person_id
+          join identifier_observations o on o.identifier_type = m.identifier_type and o.identifier_value = m.identifier_value
+          where s.run_id = ${scope}`)),
+    ...analyzed(dialect, 'owned events', 'journeys_tmp_owned', ownedSelect(options)),
+    ...analyzed(dialect, 'sequence', 'journeys_tmp_sequence', sequenceSelect(options)),
+    ...analyzed(dialect, 'kept', 'journeys_tmp_kept', keptSelect(options)),
+    { name: 'insert touchpoints', sql: insertTouchpoints(options) },
+    { name: 'insert journeys', sql: insertJourneys(options) },
   ];
-  // PostgreSQL plans joins with temporary tables from statistics only ANALYZE gathers.
-  if (options.dialect === 'postgres') steps.push(...TEMP_TABLES.map((t) => ({ name: `analyze ${t}`, sql: raw(`analyze ${t}`) })));
-  steps.push({ name: 'insert touchpoints', sql: insertTouchpoints(options) }, { name: 'insert journeys', sql: insertJourneys(options) });
-  return steps;
 }
 
-/** Drops every temporary table of a build (scope's too): before one, in case, and after. */
-export function dropTempTables(): Step[] {
-  return [...TEMP_TABLES, ...SCOPE_TEMP_TABLES].map((t) => ({ name: `drop ${t}`, sql: raw(`drop table if exists ${t}`) }));
-}
-
-function ownedTable({ config, dialect, scope }: AssemblyOptions): Fragment {
-  // Incremental: only events carrying an identifier of a scoped person can belong to one.
-  const candidates =
-    scope === null
-      ? raw('')
-      : sql`where o.observation_id in (
-          select o2.observation_id from journeys_scope s
-          join identity_map m2 on m2.person_id = s.person_id
-          join identifier_observations o2 on o2.identifier_type = m2.identifier_type and o2.identifier_value = m2.identifier_value
-          where s.run_id = ${scope})`;
+function ownedSelect({ config, dialect, scope }: AssemblyOptions): Fragment {
+  const observations =
+    scope === null ? raw('identifier_observations o') : raw('journeys_tmp_candidates c join identifier_observations o on o.observation_id = c.event_id');
   // Unqualified kind, name and properties in the rule expressions are the event's.
-  return sql`create temporary table journeys_tmp_owned as
-  select r.person_id, e.event_id, e.occurred_at, e.session_id is null as sessionless, conv_rule, conv_rule > 0 or ${touchFilter(config)} as included
+  return sql`select r.person_id, e.event_id, e.occurred_at, e.session_id is null as sessionless, conv_rule, conv_rule > 0 or ${touchFilter(config)} as included
   from (
     select o.observation_id as event_id, m.person_id,
       row_number() over (partition by o.observation_id order by ${priorityRank(config.identifier_priority)}, ${bytewise('m.person_id', dialect)}) as rn
-    from identifier_observations o
+    from ${observations}
     join identity_map m on m.identifier_type = o.identifier_type and m.identifier_value = o.identifier_value
-    ${candidates}
   ) r
   join (select events.*, ${conversionRule(config.conversions)} as conv_rule from events) e on e.event_id = r.event_id
   where r.rn = 1${scope === null ? raw('') : sql` and ${inScope(scope, 'r.person_id')}`}`;
@@ -96,9 +81,8 @@ function personWindow(dialect: Dialect, frame = ''): Fragment {
   return sql`partition by person_id order by occurred_at, is_conv, ${bytewise('event_id', dialect)}${raw(frame)}`;
 }
 
-function sequenceTable({ dialect }: AssemblyOptions): Fragment {
-  return sql`create temporary table journeys_tmp_sequence as
-  select b.*,
+function sequenceSelect({ dialect }: AssemblyOptions): Fragment {
+  return sql`select b.*,
     row_number() over (${personWindow(dialect)}) as rn,
     coalesce(sum(is_conv) over (${personWindow(dialect, ' rows between unbounded preceding and 1 preceding')}), 0) + 1 as grp,
     min(case when is_conv = 1 then occurred_at end) over (${personWindow(dialect, ' rows between current row and unbounded following')}) as conversion_at
@@ -108,13 +92,13 @@ function sequenceTable({ dialect }: AssemblyOptions): Fragment {
   ) b`;
 }
 
-function keptTable({ config, dialect }: AssemblyOptions): Fragment {
+function keptSelect({ config, dialect }: AssemblyOptions): Fragment {
   const inLookback = sql`(conversion_at is null or is_conv = 1 or extract(epoch from conversion_at) - extract(epoch from occurred_at) <= ${config.lookback_days * 86_400})`;
-  const columns = raw('person_id, event_id, occurred_at, is_conv, conv_rule, rn, grp');
+  // journey_id is made here: one join key (person, grp) whose matches PostgreSQL can estimate.
+  const columns = raw("person_id || ':' || cast(grp as text) as journey_id, person_id, event_id, occurred_at, is_conv, conv_rule, rn, grp");
   // Sessions are cut among kept touchpoints only: a touch the lookback leaves out then changes
   // nothing, so an incremental build need not know where it went.
-  return sql`create temporary table journeys_tmp_kept as
-  select ${columns}, cast(null as bigint) as session_number
+  return sql`select ${columns}, cast(null as bigint) as session_number
   from journeys_tmp_sequence where not sessionless and ${inLookback}
   union all
   select ${columns}, cast(sum(session_start) over (${personWindow(dialect, ' rows between unbounded preceding and current row')}) as bigint)
@@ -127,17 +111,16 @@ function keptTable({ config, dialect }: AssemblyOptions): Fragment {
 
 function insertTouchpoints({ config }: AssemblyOptions): Fragment {
   return sql`insert into journey_touchpoints (${raw(TOUCHPOINT_COLUMNS.join(', '))})
-  select person_id || ':' || cast(grp as text), rn - first_rn + 1, event_id, person_id, occurred_at, name, channel, source_medium, campaign_id, campaign,
+  select journey_id, rn - first_rn + 1, event_id, person_id, occurred_at, name, channel, source_medium, campaign_id, campaign,
     ${stageExpression(config.stages, config.default_stage)},
     coalesce(session_id, 's:' || person_id || ':' || cast(session_number as text)), device, is_conv = 1
   from (
-    select k.person_id, k.event_id, k.occurred_at, k.is_conv, k.rn, k.grp, k.session_number, f.first_rn,
+    select k.journey_id, k.person_id, k.event_id, k.occurred_at, k.is_conv, k.rn, k.grp, k.session_number, f.first_rn,
       e.kind, e.name, coalesce(e.channel, cast(${config.default_channel} as text)) as channel, e.source_medium, e.campaign_id, e.campaign,
       e.session_id, e.device, e.properties${usesPages(config.stages) ? sql`, ${PAGE} as page` : raw('')}
     from journeys_tmp_kept k
     -- Dropped touches are the first of their journey: its first kept row is position 1.
-    join (select person_id as first_person_id, grp as first_grp, min(rn) as first_rn from journeys_tmp_kept group by person_id, grp) f
-      on f.first_person_id = k.person_id and f.first_grp = k.grp
+    join (select journey_id as first_journey_id, min(rn) as first_rn from journeys_tmp_kept group by journey_id) f on f.first_journey_id = k.journey_id
     join events e on e.event_id = k.event_id
   ) touchpoints`;
 }
@@ -154,8 +137,8 @@ function insertJourneys({ config, dialect, scope, runId }: AssemblyOptions): Fra
     group by journey_id
   ),
   conversions as (
-    select person_id || ':' || cast(grp as text) as journey_id, event_id as conversion_event_id, occurred_at as conversion_at, ${conversionDetails(config.conversions)}
-    from (select k.person_id, k.grp, k.event_id, k.occurred_at, k.conv_rule, e.name, e.value, e.currency, e.properties
+    select journey_id, event_id as conversion_event_id, occurred_at as conversion_at, ${conversionDetails(config.conversions)}
+    from (select k.journey_id, k.event_id, k.occurred_at, k.conv_rule, e.name, e.value, e.currency, e.properties
       from journeys_tmp_kept k join events e on e.event_id = k.event_id where k.is_conv = 1) c
   )
   select a.journey_id, a.person_id, case when c.conversion_event_id is null then 'open' else 'converted' end,
@@ -173,14 +156,4 @@ function insertJourneys({ config, dialect, scope, runId }: AssemblyOptions): Fra
 /** Events with no person (left out of every journey): all of them, after a full build's owned events. */
 export function countEventsWithoutOwner(): Fragment {
   return raw('select (select count(*) from events) - (select count(*) from journeys_tmp_owned) as n');
-}
-
-/** Events loaded by runs that started after `since` that have no person. */
-export function countChangedEventsWithoutPerson(since: Date): Fragment {
-  return sql`select count(*) as n from events e
-    where e.run_id in (select run_id from runs where started_at > ${since})
-    and not exists (
-      select 1 from identifier_observations o
-      join identity_map m on m.identifier_type = o.identifier_type and m.identifier_value = o.identifier_value
-      where o.observation_id = e.event_id)`;
 }

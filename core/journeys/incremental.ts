@@ -11,13 +11,14 @@
 // A touch left out by the lookback is in no stored journey; its old person is still found, as the
 // person one of its identifiers still maps to, or as a changed person (if it lost the identifier).
 // Over-including costs only time: every person in scope is rebuilt from scratch.
-import type { Step } from './assemble.ts';
-import { raw, sql } from './sql.ts';
+import type { Dialect } from '../store/types.ts';
+import { analyzed, raw, sql } from './sql.ts';
+import type { Fragment, Step } from './sql.ts';
 
-export const SCOPE_TEMP_TABLES = ['journeys_tmp_changed', 'journeys_tmp_affected'] as const;
+export const SCOPE_TEMP_TABLES = ['journeys_tmp_changed_events', 'journeys_tmp_changed', 'journeys_tmp_affected'] as const;
 
 /** Steps that fill journeys_scope for `runId`, given the start of the run the stored journeys were built in. */
-export function scopeSteps(runId: string, since: Date): Step[] {
+export function scopeSteps(runId: string, since: Date, dialect: Dialect): Step[] {
   const newRuns = sql`select run_id from runs where started_at > ${since}`;
   // Our own column names, never user data.
   const observing = (type: string, value: string) =>
@@ -25,15 +26,13 @@ export function scopeSteps(runId: string, since: Date): Step[] {
       join identifier_observations o on o.identifier_type = ${raw(`r.${type}`)} and o.identifier_value = ${raw(`r.${value}`)}
       where r.run_id in (${newRuns})`;
   return [
-    {
-      name: 'changed persons',
-      sql: sql`create temporary table journeys_tmp_changed as
-        select distinct person_id from identity_changes where run_id in (${newRuns})`,
-    },
-    {
-      name: 'affected events',
-      sql: sql`create temporary table journeys_tmp_affected as
-        select event_id from events where run_id in (${newRuns})
+    ...analyzed(dialect, 'changed events', 'journeys_tmp_changed_events', sql`select event_id from events where run_id in (${newRuns})`),
+    ...analyzed(dialect, 'changed persons', 'journeys_tmp_changed', sql`select distinct person_id from identity_changes where run_id in (${newRuns})`),
+    ...analyzed(
+      dialect,
+      'affected events',
+      'journeys_tmp_affected',
+      sql`select event_id from journeys_tmp_changed_events
         union
         select tp.event_id from journey_touchpoints tp join journeys_tmp_changed c on c.person_id = tp.person_id
         union
@@ -44,7 +43,7 @@ export function scopeSteps(runId: string, since: Date): Step[] {
         ${observing('identifier_type', 'identifier_value')}
         union
         ${observing('other_identifier_type', 'other_identifier_value')}`,
-    },
+    ),
     {
       name: 'scope',
       sql: sql`insert into journeys_scope (run_id, person_id)
@@ -62,5 +61,16 @@ export function scopeSteps(runId: string, since: Date): Step[] {
           select j.person_id from journeys j where not exists (select 1 from persons p where p.person_id = j.person_id)
         ) dirty`,
     },
+    // Without fresh statistics PostgreSQL takes the scope for a handful of rows and nests loops over it.
+    ...(dialect === 'postgres' ? [{ name: 'analyze journeys_scope', sql: raw('analyze journeys_scope') }] : []),
   ];
+}
+
+/** Events loaded since the last build that have no person (after the scope steps ran). */
+export function countChangedEventsWithoutPerson(): Fragment {
+  return raw(`select count(*) as n from journeys_tmp_changed_events c
+    where not exists (
+      select 1 from identifier_observations o
+      join identity_map m on m.identifier_type = o.identifier_type and m.identifier_value = o.identifier_value
+      where o.observation_id = c.event_id)`);
 }

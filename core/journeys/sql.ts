@@ -1,7 +1,9 @@
 // A small SQL fragment builder: text with knex `?` placeholders plus the values bound to them, so the
 // journeys SQL can be composed from configuration (rule lists, priorities) without ever putting a
-// user's value into the SQL text. Pure; run a fragment with `exec(db, fragment)`.
+// user's value into the SQL text; and named steps (temporary tables, analyzed on PostgreSQL). Pure
+// except `exec`, which runs a fragment.
 import type { Knex } from 'knex';
+import type { Dialect } from '../store/types.ts';
 
 export interface Fragment {
   readonly text: string;
@@ -44,6 +46,18 @@ export function join(fragments: readonly Fragment[], separator: string): Fragmen
 export function inList(expr: Fragment, values: readonly string[]): Fragment {
   if (values.length === 0) return raw('false');
   return sql`${expr} in (${join(values.map((v) => sql`${v}`), ', ')})`;
+}
+
+/** One statement of a build, named for logs and the benchmark. */
+export interface Step {
+  name: string;
+  sql: Fragment;
+}
+
+/** Creates temporary table `table` from a query; on PostgreSQL also analyzes it: its planner knows a temporary table only from ANALYZE. */
+export function analyzed(dialect: Dialect, name: string, table: string, select: Fragment): Step[] {
+  const create = { name, sql: sql`create temporary table ${raw(table)} as ${select}` };
+  return dialect === 'postgres' ? [create, { name: `analyze ${table}`, sql: raw(`analyze ${table}`) }] : [create];
 }
 
 export async function exec(db: Knex | Knex.Transaction, fragment: Fragment): Promise<{ rows: Record<string, unknown>[]; rowCount: number }> {

@@ -8,13 +8,12 @@ import type { Stage } from '../engine/stages.ts';
 import { RunError } from '../errors.ts';
 import type { Logger } from '../sdk/types.ts';
 import type { Store } from '../store/types.ts';
-import { assemblyStatements, countChangedEventsWithoutPerson, countEventsWithoutOwner, dropTempTables } from './assemble.ts';
-import type { Step } from './assemble.ts';
+import { TEMP_TABLES, assemblyStatements, countEventsWithoutOwner } from './assemble.ts';
 import { configHash, resolveJourneysConfig } from './config.ts';
 import type { JourneysConfig } from './config.ts';
-import { scopeSteps } from './incremental.ts';
-import { exec, sql } from './sql.ts';
-import type { Fragment } from './sql.ts';
+import { SCOPE_TEMP_TABLES, countChangedEventsWithoutPerson, scopeSteps } from './incremental.ts';
+import { exec, raw, sql } from './sql.ts';
+import type { Fragment, Step } from './sql.ts';
 
 /** Above this share of all persons, an incremental build rebuilds everything instead. */
 const FULL_REBUILD_SHARE = 0.5;
@@ -91,7 +90,7 @@ export async function buildJourneys(store: Store, options: BuildOptions): Promis
     await runAll(dropTempTables());
     if (mode === 'incremental') {
       const since = asDate(state.run_started_at);
-      await runAll(scopeSteps(runId, since));
+      await runAll(scopeSteps(runId, since, store.dialect));
       rebuilt = await count('count scope', sql`select count(distinct person_id) as n from journeys_scope where run_id = ${runId}`);
       const persons = await count('count persons', sql`select count(*) as n from persons`);
       if (rebuilt > (options.fullRebuildShare ?? FULL_REBUILD_SHARE) * persons) mode = 'full';
@@ -102,7 +101,7 @@ export async function buildJourneys(store: Store, options: BuildOptions): Promis
           await run('delete journeys', sql`delete from journeys where ${inScope}`);
           await runAll(assemblyStatements({ config, dialect: store.dialect, scope: runId, runId }));
         }
-        withoutPerson = await count('count without person', countChangedEventsWithoutPerson(since));
+        withoutPerson = await count('count without person', countChangedEventsWithoutPerson());
       }
       await run('clear scope', sql`delete from journeys_scope where run_id = ${runId}`);
     }
@@ -133,6 +132,11 @@ export async function buildJourneys(store: Store, options: BuildOptions): Promis
   const unresolved = summary.events_without_person ?? summary.changed_events_without_person ?? 0;
   if (unresolved > 0) options.log?.info(`${unresolved} event(s) have no person (no identifier in identity_map) and are in no journey`, { unresolved });
   return summary;
+}
+
+/** Drops every temporary table of a build: before it (a pooled connection may hold some) and after. */
+function dropTempTables(): Step[] {
+  return [...TEMP_TABLES, ...SCOPE_TEMP_TABLES].map((t) => ({ name: `drop ${t}`, sql: raw(`drop table if exists ${t}`) }));
 }
 
 function asDate(value: unknown): Date {

@@ -239,11 +239,11 @@ export interface StagedRows {
   raw: string;
   /** `id, record_pk, occurred_at, kind, name, channel, source_medium, campaign_id, campaign, value, currency, session_id, device, properties, _ord`. */
   events?: string;
-  /** `id, identifier_type, identifier_value, _ord`: identifiers of the event with that id and `_ord`. */
+  /** `id, identifier_type, identifier_value, record_pk, observed_at, _ord`: the identifiers of the event with that id and `_ord`. */
   eventIdentifiers?: string;
   /** `id, record_pk, observed_at, _ord`: identifier links (only those with an identifier left). */
   links?: string;
-  /** `id, identifier_type, identifier_value, _ord`. */
+  /** `id, identifier_type, identifier_value, record_pk, observed_at, _ord`: the identifiers of the link with that id and `_ord`. */
   linkIdentifiers?: string;
   /** `record_pk, date, channel, campaign_id, campaign, cost, currency, clicks, impressions, _ord`. */
   spend?: string;

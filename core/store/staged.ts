@@ -34,9 +34,13 @@ export async function nativeSql(trx: Knex.Transaction): Promise<NativeSql> {
 
 interface Canonical {
   table: string;
-  staged: string;
-  columns: string[];
   keys: string[];
+  /** The rows in the table's shape (a SELECT with `params`). */
+  rows: string;
+  params: unknown[];
+  columns: string[];
+  /** The unit's observation ids (a SELECT over `$1`, the id prefix). */
+  ids?: string;
 }
 
 const EVENT_COLUMNS = ['event_id', 'source', 'stream', 'record_pk', 'occurred_at', 'kind', 'name', 'channel', 'source_medium', 'campaign_id', 'campaign', 'value', 'currency', 'session_id', 'device', 'properties', 'run_id', 'loaded_at'];
@@ -48,73 +52,99 @@ export async function writeStaged(trx: Knex.Transaction, sql: NativeSql, target:
   const { source, stream, runId } = target;
   const prefix = `${source}:${stream}:`;
   const loadedAt = now.toISOString();
-  const names = { raw: '_tp_w_raw', events: '_tp_w_events', links: '_tp_w_links', observations: '_tp_w_obs', obsIds: '_tp_w_obs_ids', spend: '_tp_w_spend' };
-  const run = async (text: string, params?: unknown[]) => { const t0 = performance.now(); const r = await sql.query(text, params); if (process.env.TP_STAGED_DEBUG) console.log('STAGED', Math.round(performance.now() - t0), text.replace(/\s+/g, ' ').slice(0, 110)); return r; };
-  const temp = (name: string, select: string, params?: unknown[]) => run(`create or replace temp table ${name} as ${select}`, params);
-  const empty = (columns: string) => `select ${columns} where false`;
+  const temps: string[] = [];
+  const run = (text: string, params?: unknown[]) => sql.query(text, params);
+  /** The relation with the last row (highest `_ord`) of each key; itself when keys are unique. */
+  const lastPerKey = async (relation: string, keys: string[], name: string): Promise<string> => {
+    const list = keys.join(', ');
+    const [{ n }] = await run(`select count(*) as n from (select ${list} from ${relation} group by ${list} having count(*) > 1)`);
+    if (Number(n) === 0) return relation;
+    temps.push(name);
+    await run(`create or replace temp table ${name} as select distinct on (${list}) * from ${relation} order by ${list}, _ord desc`);
+    return name;
+  };
   try {
-    // Last read wins among equal keys, as in prepareBatch.
-    await temp(names.raw, `select distinct on (_pk) _pk, _cursor, _record::json as _record, $1::text as _run_id, $2::timestamptz as _loaded_at from ${quote(staged.raw)} order by _pk, _ord desc`, [runId, loadedAt]);
+    const raw = await lastPerKey(quote(staged.raw), ['_pk'], '_tp_w_raw');
+    const none = (columns: string) => `(select ${columns} where false)`;
     const events = staged.events
-      ? `select distinct on (id) id, $1::text || id as event_id, $2::text as source, $3::text as stream, record_pk, occurred_at::timestamptz as occurred_at, kind, name,
-           channel, source_medium, campaign_id, campaign, value::double as value, currency, session_id, device, properties::json as properties,
-           $4::text as run_id, $5::timestamptz as loaded_at, _ord
-         from ${quote(staged.events)} order by id, _ord desc`
-      : empty(`null::text as id, null::text as event_id, null::text as source, null::text as stream, null::text as record_pk, null::timestamptz as occurred_at, null::text as kind,
-           null::text as name, null::text as channel, null::text as source_medium, null::text as campaign_id, null::text as campaign, null::double as value, null::text as currency,
-           null::text as session_id, null::text as device, null::json as properties, null::text as run_id, null::timestamptz as loaded_at, null::bigint as _ord`);
-    await temp(names.events, events, staged.events ? [prefix, source, stream, runId, loadedAt] : undefined);
-    const links = staged.links
-      ? `select distinct on (id) id, $1::text || 'link:' || id as observation_id, record_pk, observed_at::timestamptz as observed_at, _ord from ${quote(staged.links)} order by id, _ord desc`
-      : empty('null::text as id, null::text as observation_id, null::text as record_pk, null::timestamptz as observed_at, null::bigint as _ord');
-    await temp(names.links, links, staged.links ? [prefix] : undefined);
+      ? await lastPerKey(quote(staged.events), ['id'], '_tp_w_events')
+      : none(`null::text as id, null::text as record_pk, null::text as occurred_at, null::text as kind, null::text as name, null::text as channel, null::text as source_medium,
+          null::text as campaign_id, null::text as campaign, null::double as value, null::text as currency, null::text as session_id, null::text as device, null::text as properties, null::bigint as _ord`);
+    const links = staged.links ? await lastPerKey(quote(staged.links), ['id'], '_tp_w_links') : none('null::text as id, null::bigint as _ord');
     // Identifiers of the events and links that won: a replaced duplicate leaves no edge behind.
     const parts: string[] = [];
-    if (staged.events && staged.eventIdentifiers) {
-      parts.push(`select e.event_id as observation_id, i.identifier_type, i.identifier_value, e.record_pk, e.occurred_at as observed_at, 0 as tier, i._ord
-        from ${quote(staged.eventIdentifiers)} i join ${names.events} e on e.id = i.id and e._ord = i._ord`);
-    }
-    if (staged.links && staged.linkIdentifiers) {
-      parts.push(`select l.observation_id, i.identifier_type, i.identifier_value, l.record_pk, l.observed_at, 1 as tier, i._ord
-        from ${quote(staged.linkIdentifiers)} i join ${names.links} l on l.id = i.id and l._ord = i._ord`);
-    }
-    await temp(
-      names.observations,
-      parts.length === 0
-        ? empty(`${OBSERVATION_COLUMNS.map((c) => `null::${c === 'observed_at' ? 'timestamptz' : 'text'} as ${c}`).join(', ')}`)
-        : `select distinct on (observation_id, identifier_type, identifier_value) observation_id, identifier_type, identifier_value, $1::text as source, $2::text as stream,
-             record_pk, observed_at, $3::text as run_id
-           from (${parts.join(' union all ')}) o where identifier_value is not null and identifier_value <> ''
-           order by observation_id, identifier_type, identifier_value, tier desc, _ord desc`,
-      parts.length === 0 ? undefined : [source, stream, runId],
+    const winners = (identifiers: string, owners: string, observation: string, tier: number) =>
+      `select ${observation} as observation_id, i.identifier_type, i.identifier_value, i.record_pk, i.observed_at, ${tier} as tier, i._ord from ${quote(identifiers)} i` +
+      (owners.startsWith('_tp_w_') ? ` join ${owners} o on o.id = i.id and o._ord = i._ord` : '');
+    if (staged.events && staged.eventIdentifiers) parts.push(winners(staged.eventIdentifiers, events, `$1::text || i.id`, 0));
+    if (staged.links && staged.linkIdentifiers) parts.push(winners(staged.linkIdentifiers, links, `$1::text || 'link:' || i.id`, 1));
+    temps.push('_tp_w_obs_all');
+    await run(
+      `create or replace temp table _tp_w_obs_all as ${
+        parts.length === 0
+          ? 'select null::text as observation_id, null::text as identifier_type, null::text as identifier_value, null::text as record_pk, null::text as observed_at, 0 as tier, null::bigint as _ord where false'
+          : parts.join(' union all ')
+      }`,
+      parts.length === 0 ? undefined : [prefix],
     );
-    // Every event and link id, with identifiers or not, so a re-load clears its earlier edges.
-    await temp(names.obsIds, `select event_id as observation_id from ${names.events} union select observation_id from ${names.links}`);
+    const [{ n: dupObs }] = await run(
+      `select count(*) as n from (select observation_id, identifier_type, identifier_value from _tp_w_obs_all group by all having count(*) > 1)`,
+    );
+    const observations = Number(dupObs) === 0 ? '_tp_w_obs_all' : '_tp_w_obs';
+    if (observations === '_tp_w_obs') {
+      temps.push('_tp_w_obs');
+      await run(`create or replace temp table _tp_w_obs as select distinct on (observation_id, identifier_type, identifier_value) * from _tp_w_obs_all
+        order by observation_id, identifier_type, identifier_value, tier desc, _ord desc`);
+    }
     const spend = staged.spend
-      ? `select distinct on (spend_id) * exclude (_ord) from (
-           select $1::text || date || ':' || campaign_id as spend_id, $2::text as source, $3::text as stream, record_pk, date::date as date, channel, campaign_id, campaign,
-             cost::double as cost, currency, clicks::bigint as clicks, impressions::bigint as impressions, $4::text as run_id, _ord
-           from ${quote(staged.spend)}) s order by spend_id, _ord desc`
-      : empty(`${SPEND_COLUMNS.map((c) => `null::${c === 'date' ? 'date' : c === 'cost' ? 'double' : c === 'clicks' || c === 'impressions' ? 'bigint' : 'text'} as ${c}`).join(', ')}`);
-    await temp(names.spend, spend, staged.spend ? [prefix, source, stream, runId] : undefined);
+      ? await lastPerKey(quote(staged.spend), ['date', 'campaign_id'], '_tp_w_spend')
+      : none(`null::text as record_pk, null::text as date, null::text as channel, null::text as campaign_id, null::text as campaign, null::double as cost, null::text as currency,
+          null::double as clicks, null::double as impressions, null::bigint as _ord`);
 
-    const rawColumns = ['_pk', '_cursor', '_record', '_run_id', '_loaded_at'];
-    await upsert(run, target.rawTable, names.raw, rawColumns, ['_pk']);
-    const pks = `select _pk from ${names.raw}`;
+    await run(
+      `insert into ${quote(target.rawTable)} (_pk, _cursor, _record, _run_id, _loaded_at) select _pk, _cursor, _record::json, $1, $2::timestamptz from ${raw}
+       on conflict (_pk) do update set _cursor = excluded._cursor, _record = excluded._record, _run_id = excluded._run_id, _loaded_at = excluded._loaded_at`,
+      [runId, loadedAt],
+    );
     const tables: Canonical[] = [
-      { table: 'events', staged: names.events, columns: EVENT_COLUMNS, keys: ['event_id'] },
-      { table: 'identifier_observations', staged: names.observations, columns: OBSERVATION_COLUMNS, keys: ['observation_id', 'identifier_type', 'identifier_value'] },
-      { table: 'spend', staged: names.spend, columns: SPEND_COLUMNS, keys: ['spend_id'] },
+      {
+        table: 'events',
+        keys: ['event_id'],
+        rows: `select $1::text || id as event_id, $2::text as source, $3::text as stream, record_pk, occurred_at::timestamptz as occurred_at, kind, name, channel, source_medium,
+          campaign_id, campaign, value::double as value, currency, session_id, device, properties::json as properties, $4::text as run_id, $5::timestamptz as loaded_at from ${events}`,
+        params: [prefix, source, stream, runId, loadedAt],
+        columns: EVENT_COLUMNS,
+      },
+      {
+        table: 'identifier_observations',
+        keys: ['observation_id', 'identifier_type', 'identifier_value'],
+        rows: `select observation_id, identifier_type, identifier_value, $1::text as source, $2::text as stream, record_pk, observed_at::timestamptz as observed_at, $3::text as run_id from ${observations}`,
+        params: [source, stream, runId],
+        columns: OBSERVATION_COLUMNS,
+        // Every event and link id, with identifiers or not, so a re-load clears its earlier edges.
+        ids: `select $1::text || id from ${events} union all select $1::text || 'link:' || id from ${links}`,
+      },
+      {
+        table: 'spend',
+        keys: ['spend_id'],
+        rows: `select $1::text || date || ':' || campaign_id as spend_id, $2::text as source, $3::text as stream, record_pk, date::date as date, channel, campaign_id, campaign,
+          cost::double as cost, currency, clicks::bigint as clicks, impressions::bigint as impressions, $4::text as run_id from ${spend}`,
+        params: [prefix, source, stream, runId],
+        columns: SPEND_COLUMNS,
+      },
     ];
     for (const c of tables) {
+      const name = `_tp_w_rows_${c.table}`;
+      temps.push(name);
+      await run(`create or replace temp table ${name} as ${c.rows}`, c.params);
       const keys = c.keys.map(quote).join(', ');
-      const gone = `(${keys}) not in (select ${keys} from ${c.staged})`;
+      const gone = `(${keys}) not in (select ${keys} from ${name})`;
       // Rows of these records that they no longer produce …
-      await run(`delete from ${c.table} where source = $1 and stream = $2 and record_pk in (${pks}) and ${gone}`, [source, stream]);
+      await run(`delete from ${c.table} where source = $1 and stream = $2 and record_pk in (select _pk from ${raw}) and ${gone}`, [source, stream]);
       // … and rows under the unit's observation ids that it no longer produces, whichever record
       // stored them. A single-key row it does produce is moved to its new record by the upsert.
-      if (c.table === 'identifier_observations') await run(`delete from ${c.table} where observation_id in (select observation_id from ${names.obsIds}) and ${gone}`);
-      await upsert(run, c.table, c.staged, c.columns, c.keys);
+      if (c.ids) await run(`delete from ${c.table} where observation_id in (${c.ids}) and ${gone}`, [prefix]);
+      await upsert(run, c.table, name, c.columns, c.keys);
     }
 
     const seen = new Set<string>();
@@ -134,10 +164,10 @@ export async function writeStaged(trx: Knex.Transaction, sql: NativeSql, target:
         .onConflict(['pipeline', 'source', 'stream'])
         .merge(['state', 'updated_at', 'run_id']);
     }
-    const [{ n }] = await run(`select count(*) as n from ${names.raw}`);
+    const [{ n }] = await run(`select count(*) as n from ${raw}`);
     return Number(n);
   } finally {
-    for (const name of Object.values(names)) await run(`drop table if exists ${name}`).catch(() => undefined);
+    for (const name of temps) await run(`drop table if exists ${name}`).catch(() => undefined);
   }
 }
 

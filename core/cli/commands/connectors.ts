@@ -1,7 +1,20 @@
 // `touchpoint connectors`: every installed connector plugin with its version, origin and streams.
 import { ConnectorRegistry } from '../../engine/registry.ts';
+import type { ConnectorDefinition } from '../../sdk/types.ts';
 import type { Command } from '../command.ts';
 import { table } from '../render.ts';
+
+/** Stream names; config-dependent streams are listed when they do not need the config to exist. */
+function streamNames(streams: ConnectorDefinition<any>['streams']): string {
+  if (typeof streams !== 'function') return streams.map((s) => s.name).join(', ');
+  try {
+    const list = streams({});
+    if (list.length > 0) return list.map((s) => s.name).join(', ');
+  } catch {
+    // The streams are declared by the user in the source's config (the file connector).
+  }
+  return '(declared in the pipeline config)';
+}
 
 export const connectors: Command = {
   name: 'connectors',
@@ -14,7 +27,7 @@ export const connectors: Command = {
     for (const { entry, definition, error } of await registry.loadAll()) {
       let streams = '';
       if (definition) {
-        streams = typeof definition.streams === 'function' ? '(declared in the pipeline config)' : definition.streams.map((s) => s.name).join(', ');
+        streams = streamNames(definition.streams);
       }
       rows.push({
         connector: entry.name,
