@@ -115,7 +115,7 @@ try {
     line('  read_*_auto into tables', plain.time, plain.rows, 'rows');
     keep('read_*_auto into tables', plain.time, plain.rows, 'rows');
   }
-  console.log(`best of ${rounds}`);
+  console.log(`best of ${rounds} (wall clock; CPU time of that run in brackets)`);
   for (const [label, b] of Object.entries(best)) line(`  ${label}`, b.time, b.rows, b.unit);
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -93,8 +93,9 @@ export interface RecordTableOptions {
 }
 
 /**
- * `create temp table <name> as …`: one row per line (NDJSON) or record (CSV). Each layer is
- * materialised so that DuckDB computes a value once however often later layers use it.
+ * `create temp table <name> as …`: one row per line (NDJSON) or record (CSV), built in layers (raw
+ * values, coerced, typed, mapped) so that each expression is written once. Materialising the layers
+ * (`as materialized`) cost more than it saved: DuckDB shares the common subexpressions itself.
  */
 export function recordTableSql(name: string, o: RecordTableOptions): string {
   const { plan, read } = o;
@@ -134,15 +135,15 @@ export function recordTableSql(name: string, o: RecordTableOptions): string {
     lineFlags = { blank: 'false', bad: 'false', unsure: anyOf([...header.map((_, i) => `contains(c${i}, chr(13))`), ...single]) };
   }
   const keep = ['_rn', '_blank', '_badline', '_u_line'].join(', ');
-  ctes.push(`vals as materialized (select _rn, ${lineFlags.blank} as _blank, ${lineFlags.bad} as _badline, ${lineFlags.unsure} as _u_line,
+  ctes.push(`vals as (select _rn, ${lineFlags.blank} as _blank, ${lineFlags.bad} as _badline, ${lineFlags.unsure} as _u_line,
     ${values.map((v, i) => `${v.kind} as k${i}, ${v.text} as t${i}`).join(', ')} from ${from})`);
   const raw = (i: number) => ({ kind: `k${i}`, text: `t${i}` });
-  ctes.push(`typed as materialized (select ${keep},
+  ctes.push(`typed as (select ${keep},
     ${columns.map((c, i) => `${presentSql(raw(i))} as p${i}, case when ${presentSql(raw(i))} then ${coerceSql(raw(i), c.type)} end as r${i}`).join(',\n    ')}
     from vals)`);
   // Per column only the typed value goes on; the checks fold into two flags per row.
   const settled = columns.map((c, i) => settle(`r${i}`, c.type));
-  ctes.push(`clean as materialized (select _rn, _blank,
+  ctes.push(`clean as (select _rn, _blank,
     (_badline or ${anyOf(columns.map((_, i) => `(p${i} and r${i} is null)`))}) as _bad_parse,
     ${anyOf([...settled.map((x) => x.unsure), '_u_line'])} as _unsure_values,
     ${settled.map((x, i) => `${x.value} as v${i}`).join(', ')}
@@ -175,7 +176,7 @@ export function recordTableSql(name: string, o: RecordTableOptions): string {
     `${anyOf([...required, ...plan.primaryKey.map((k) => `contains(${str(k)}, chr(31))`)])} as _bad_schema`,
     ...mapping.columns.map(([n, sql]) => `${sql} as ${n}`),
   ];
-  ctes.push(`mapped as materialized (select ${derived.join(',\n    ')}\n    from clean)`);
+  ctes.push(`mapped as (select ${derived.join(',\n    ')}\n    from clean)`);
 
   const out: string[] = [
     '_rn',

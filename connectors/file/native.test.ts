@@ -327,6 +327,14 @@ describe('native load: the same rows as the read path', () => {
     const { nStore, jStore, native } = await both('mixed', file);
     expect(fellBack(native, 'events')).toContain('mixes text and double');
     expect(await dump(nStore)).toEqual(await dump(jStore));
+
+    // Hashed forms of emails (identity: hash) are made by the read path only.
+    const hashed = await pipeline('hashed', `${sources(own)}\nidentity:\n  hash: [email]\n`);
+    const h = await both('hashed', hashed);
+    expect(fellBack(h.native, 'events')).toContain('identifiers of type email');
+    expect(natively(h.native, 'deals')).toBe(true);
+    expect((await dump(h.nStore)).observations).toContainEqual(expect.objectContaining({ identifier_type: 'email_sha256' }));
+    expect(await dump(h.nStore)).toEqual(await dump(h.jStore));
   });
 
   it('hands a file with values SQL may read differently, and the files after it, to the read path', async () => {
