@@ -11,6 +11,7 @@ import type { Ga4Record } from '../ga4-bigquery/export-row.ts';
 import { mapGa4Event } from '../ga4-bigquery/map.ts';
 import type { Ga4MapOptions } from '../ga4-bigquery/map.ts';
 import type { FileStreamConfig, LineParser, Sink } from './streams.ts';
+import { jsonObjectLine } from './streams.ts';
 
 /** `ga4:` of a ga4-export stream: the ga4-bigquery connector's mapping options, under the same names. */
 export interface Ga4ExportOptions {
@@ -74,14 +75,8 @@ export function ga4Parser(sink: Sink): LineParser {
     wantsHeader: false,
     open: false,
     push(line, lineNo) {
-      if (line.trim() === '') return;
-      let value: unknown;
-      try {
-        value = JSON.parse(line);
-      } catch (error) {
-        return sink.reject(lineNo, `not valid JSON (${(error as Error).message})`, line);
-      }
-      if (typeof value !== 'object' || value === null || Array.isArray(value)) return sink.reject(lineNo, 'not a JSON object', line);
+      const value = jsonObjectLine(line, lineNo, sink);
+      if (!value) return;
       const record = ga4RecordFromExportRow(value);
       const problem = validate(record);
       // The validator's reasons start with a JSON pointer (`/event_date: …`): name the column instead.

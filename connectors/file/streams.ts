@@ -139,6 +139,23 @@ export interface Sink {
   abandon(line: number, problem: string): void;
 }
 
+/** One NDJSON line as an object; a blank line is skipped, anything else is rejected with its line. */
+export function jsonObjectLine(line: string, lineNo: number, sink: Sink): JsonObject | undefined {
+  if (line.trim() === '') return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch (error) {
+    sink.reject(lineNo, `not valid JSON (${(error as Error).message})`, line);
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    sink.reject(lineNo, 'not a JSON object', line);
+    return undefined;
+  }
+  return value as JsonObject;
+}
+
 export function ndjsonParser(columns: Column[], sink: Sink): LineParser {
   // One getter per column, built once: a plain key, or a walk down a dot path.
   const getters = columns.map((c): ((o: JsonObject) => unknown) => {
@@ -154,15 +171,8 @@ export function ndjsonParser(columns: Column[], sink: Sink): LineParser {
     wantsHeader: false,
     open: false,
     push(line, lineNo) {
-      if (line.trim() === '') return;
-      let value: unknown;
-      try {
-        value = JSON.parse(line);
-      } catch (error) {
-        return sink.reject(lineNo, `not valid JSON (${(error as Error).message})`, line);
-      }
-      if (typeof value !== 'object' || value === null || Array.isArray(value)) return sink.reject(lineNo, 'not a JSON object', line);
-      const obj = value as JsonObject;
+      const obj = jsonObjectLine(line, lineNo, sink);
+      if (!obj) return;
       const result = buildRecord(columns, (i) => getters[i](obj));
       if (typeof result === 'string') sink.reject(lineNo, result, line);
       else sink.record(result);

@@ -13,7 +13,7 @@ import { defineStream } from '../../core/sdk/index.ts';
 import type { GoogleCredentials } from './auth.ts';
 import { createBigQueryClient } from './client.ts';
 import type { BigQueryClient } from './client.ts';
-import { ga4RecordFromExportRow } from './export-row.ts';
+import { ga4RecordFromExportRow, ga4RecordSchema } from './export-row.ts';
 import type { Ga4Record } from './export-row.ts';
 import { mapGa4Event } from './map.ts';
 import type { Ga4MapOptions } from './map.ts';
@@ -180,41 +180,8 @@ async function* readEvents(ctx: ReadContext<Ga4BigQueryConfig>): AsyncGenerator<
   }
 }
 
-const NULLABLE_STRING = { type: ['string', 'null'] };
-
-/**
- * The record schema: the columns the mapping relies on are checked, everything else GA4 exports (and
- * columns it adds later) is kept as it is.
- */
-export const eventSchema = {
-  type: 'object',
-  required: ['event_id', 'event_date', 'event_timestamp', 'event_name'],
-  properties: {
-    event_id: { type: 'string', minLength: 1 },
-    event_date: { type: 'string', pattern: '^[0-9]{8}$' },
-    event_timestamp: { type: 'string', pattern: '^[0-9]{1,17}$' },
-    event_name: { type: 'string', minLength: 1 },
-    user_pseudo_id: NULLABLE_STRING,
-    user_id: NULLABLE_STRING,
-    event_params: {
-      type: ['array', 'null'],
-      items: {
-        type: 'object',
-        required: ['key'],
-        properties: { key: { type: 'string' }, value: { type: ['object', 'null'] } },
-      },
-    },
-    user_properties: { type: ['array', 'null'] },
-    items: { type: ['array', 'null'] },
-    device: { type: ['object', 'null'] },
-    geo: { type: ['object', 'null'] },
-    traffic_source: { type: ['object', 'null'] },
-    collected_traffic_source: { type: ['object', 'null'] },
-    session_traffic_source_last_click: { type: ['object', 'null'] },
-    ecommerce: { type: ['object', 'null'] },
-    export_table: { type: 'string' },
-  },
-};
+/** The record schema lives beside the parser (export-row.ts), which the file connector shares. */
+export const eventSchema = ga4RecordSchema;
 
 export const streams: StreamDefinition<Ga4BigQueryConfig, Ga4Record>[] = [
   defineStream<Ga4BigQueryConfig, Ga4Record>({
