@@ -6,6 +6,7 @@ import type { Logger } from '../sdk/types.ts';
 import type { Store } from '../store/types.ts';
 import { identityStage } from '../identity/stage.ts';
 import { journeysStage } from '../journeys/stage.ts';
+import { analyticsStage } from '../analytics/stage.ts';
 
 export interface StageContext {
   store: Store;
@@ -27,7 +28,7 @@ export interface Stage {
 /** All stages a run can have, in order. `extract` is built into the runner. */
 export const STAGE_NAMES = ['extract'] as const;
 
-export const stages: Stage[] = [identityStage, journeysStage];
+export const stages: Stage[] = [identityStage, journeysStage, analyticsStage];
 
 export function stageNames(): string[] {
   return [...STAGE_NAMES, ...stages.map((s) => s.name)];

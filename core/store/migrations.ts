@@ -8,6 +8,7 @@ import { StoreError } from '../errors.ts';
 import type { Dialect } from './types.ts';
 import { identityMigration } from '../identity/schema.ts';
 import { journeysMigration } from '../journeys/schema.ts';
+import { analyticsMigration } from '../analytics/schema.ts';
 
 export interface Migration {
   version: number;
@@ -107,6 +108,7 @@ export const migrations: Migration[] = [
   },
   identityMigration,
   journeysMigration,
+  analyticsMigration,
 ];
 
 // Any fixed 64-bit number; it only has to be the same in every Touchpoint process.

@@ -1,0 +1,120 @@
+// The `analytics` stage: for each configured period, builds the period's working tables
+// (prepare.ts) and runs every module — funnels, paths, attribution, ROI, CX — then replaces the
+// period's rows of the five result tables, all in one transaction per period, so readers see one
+// run's numbers per period, never a mix. `computeAnalytics` is also what reports and
+// `touchpoint query` call to compute a period on demand.
+import type { Knex } from 'knex';
+import type { Stage } from '../engine/stages.ts';
+import type { LoadedPipeline } from '../config/types.ts';
+import { ConfigError } from '../errors.ts';
+import { exec, raw } from '../journeys/sql.ts';
+import type { Logger } from '../sdk/types.ts';
+import type { Store } from '../store/types.ts';
+import { resolve } from 'node:path';
+import { computeAttribution } from './attribution.ts';
+import { resolveAnalyticsConfig } from './config.ts';
+import type { AnalyticsConfig } from './config.ts';
+import { computeCx } from './cx.ts';
+import { computeFunnels } from './funnels.ts';
+import { computePaths } from './paths.ts';
+import { addDays, assertTimeZone, comparisonPeriod, dateIn, isValidDate, resolvePeriod, todayIn } from './period.ts';
+import type { PeriodSpec, ResolvedPeriod } from './period.ts';
+import { dropWorkingTables, prepare } from './prepare.ts';
+import { computeRoi } from './roi.ts';
+import type { AnalyticsTable } from './schema.ts';
+import type { AnalyticsContext, AnalyticsModule, ResultRow } from './types.ts';
+
+export const MODULES: [AnalyticsTable, AnalyticsModule][] = [
+  ['funnel_results', computeFunnels],
+  ['path_results', computePaths],
+  ['attribution_results', computeAttribution],
+  ['roi_results', computeRoi],
+  ['cx_metrics', computeCx],
+];
+
+/** The pipeline's analytics settings, with fx.file resolved against the pipeline's folder. */
+export function analyticsConfigOf(pipeline: LoadedPipeline): AnalyticsConfig {
+  const config = resolveAnalyticsConfig(pipeline.config.analytics, (p) => resolve(pipeline.dir, p));
+  assertTimeZone(config.timezone);
+  return config;
+}
+
+/** The evaluation day of relative periods (`as_of`): now, the day after the newest data, or a date. */
+export async function evaluationDay(db: Knex, config: AnalyticsConfig, now = new Date()): Promise<string> {
+  if (config.as_of === 'now') return todayIn(config.timezone, now);
+  if (config.as_of !== 'latest_data') {
+    if (!isValidDate(config.as_of)) throw new ConfigError(`analytics.as_of "${config.as_of}" is not a date`, { hint: 'use now, latest_data or YYYY-MM-DD' });
+    return config.as_of;
+  }
+  const r = (await exec(db, raw('select (select max(occurred_at) from events) as e, (select max(date) from spend) as s'))).rows[0];
+  const latest = [r.e, r.s]
+    .filter((v) => v !== null && v !== undefined)
+    .map((v) => (v instanceof Date ? dateIn(v, config.timezone) : String(v).slice(0, 10)))
+    .sort()
+    .at(-1);
+  return latest ? addDays(latest, 1) : todayIn(config.timezone, now);
+}
+
+export interface ComputeOptions {
+  runId: string;
+  log: Logger;
+  /** Periods to compute (default: the config's). */
+  periods?: PeriodSpec[];
+  now?: Date;
+}
+
+export interface PeriodSummary {
+  period: string;
+  label: string;
+  journeys: number;
+  rows: Record<AnalyticsTable, number>;
+}
+
+/** Resolves period specs against the store's evaluation day. */
+export async function resolvePeriods(db: Knex, config: AnalyticsConfig, specs: PeriodSpec[], now?: Date): Promise<ResolvedPeriod[]> {
+  const today = await evaluationDay(db, config, now);
+  return specs.map((s) => resolvePeriod(s, today, config.timezone));
+}
+
+/** Computes and stores the analytics of each period; one transaction per period. */
+export async function computeAnalytics(store: Store, config: AnalyticsConfig, options: ComputeOptions): Promise<PeriodSummary[]> {
+  const periods = await resolvePeriods(store.knex, config, options.periods ?? config.periods, options.now);
+  const summaries: PeriodSummary[] = [];
+  for (const period of periods) {
+    const comparison = comparisonPeriod(period, config.comparison);
+    summaries.push(
+      await store.knex.transaction(async (trx) => {
+        const ctx: AnalyticsContext = { db: trx, dialect: store.dialect, config, period, comparison, runId: options.runId, log: options.log };
+        const prepared = await prepare(ctx);
+        const results: [AnalyticsTable, ResultRow[]][] = [];
+        for (const [table, module] of MODULES) {
+          const started = performance.now();
+          results.push([table, await module(ctx)]);
+          options.log.debug(`analytics: ${table}`, { period: period.key, ms: Math.round(performance.now() - started) });
+        }
+        await dropWorkingTables(ctx);
+        const rows = {} as Record<AnalyticsTable, number>;
+        const stamp = { period: period.key, period_start: period.startDate, period_end: period.endDate, run_id: options.runId, computed_at: new Date() };
+        for (const [table, tableRows] of results) {
+          await trx(table).where({ period: period.key }).delete();
+          const full = tableRows.map((r) => ({ ...stamp, ...r }));
+          for (let i = 0; i < full.length; i += 500) await trx(table).insert(full.slice(i, i + 500));
+          rows[table] = full.length;
+        }
+        return { period: period.key, label: period.label, journeys: prepared.journeys, rows };
+      }),
+    );
+  }
+  return summaries;
+}
+
+export const analyticsStage: Stage = {
+  name: 'analytics',
+  description: 'funnels, paths, attribution models, ROI and CX metrics for each configured period',
+  async run(ctx) {
+    const config = analyticsConfigOf(ctx.pipeline);
+    const log = ctx.log.child({ stage: 'analytics' });
+    const summaries = await computeAnalytics(ctx.store, config, { runId: ctx.runId, log });
+    return { periods: summaries.map((s) => s.period), journeys: summaries.map((s) => s.journeys), rows: summaries.reduce((n, s) => n + Object.values(s.rows).reduce((a, b) => a + b, 0), 0) };
+  },
+};
