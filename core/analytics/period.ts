@@ -107,7 +107,7 @@ export function dateIn(t: Date, timeZone: string): string {
 
 export function assertTimeZone(timeZone: string): void {
   try {
-    new Intl.DateTimeFormat('en-US', { timeZone });
+    Intl.DateTimeFormat('en-US', { timeZone }).format(0);
   } catch {
     throw new ConfigError(`unknown time zone "${timeZone}"`, { hint: 'use an IANA name such as Europe/Warsaw or America/New_York' });
   }
