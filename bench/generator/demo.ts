@@ -1,12 +1,13 @@
 // Generates the multi-source demo data set: GA4-like web events (NDJSON.gz, one file per month),
-// HubSpot-like CRM exports (contacts, deals, activities as CSV) and Google Ads / Meta Ads spend
-// (CSV, per campaign and day, consistent with the paid clicks in the web data). Seeded and
+// HubSpot-like CRM exports (contacts, deals, activities as CSV), Google Ads / Meta Ads spend
+// (CSV, per campaign and day, consistent with the paid clicks in the web data) and post-purchase
+// survey answers (NPS and CSAT, CSV, keyed by the buyer's user or contact id). Seeded and
 // streamed: the same options give the same bytes, and millions of events never sit in memory.
 import { readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { CAMPAIGNS } from './catalog.ts';
 import { simulatePerson } from './people.ts';
-import type { World } from './people.ts';
+import type { Row, World } from './people.ts';
 import { Random } from './random.ts';
 import { CsvWriter, LineWriter } from './writers.ts';
 
@@ -48,6 +49,23 @@ export const DEAL_COLUMNS = ['deal_id', 'contact_id', 'dealname', 'amount', 'cur
 export const ACTIVITY_COLUMNS = ['activity_id', 'contact_id', 'deal_id', 'type', 'timestamp', 'direction', 'duration_seconds', 'subject', 'body', 'owner'];
 export const GOOGLE_COLUMNS = ['date', 'campaign_id', 'campaign_name', 'campaign_type', 'impressions', 'clicks', 'cost', 'currency'];
 export const META_COLUMNS = ['date_start', 'date_stop', 'campaign_id', 'campaign_name', 'impressions', 'clicks', 'spend', 'account_currency'];
+export const SURVEY_COLUMNS = ['response_id', 'user_id', 'contact_id', 'submitted_at', 'nps', 'csat'];
+
+/** NPS answers 0–10, skewed the way satisfied-but-not-thrilled customers answer. */
+const NPS_WEIGHTS = { '0': 1, '1': 1, '2': 1, '3': 2, '4': 2, '5': 4, '6': 6, '7': 12, '8': 20, '9': 24, '10': 27 };
+
+/**
+ * One buyer's survey answer, or none: about a third of customers answer, 1–10 days after buying, if
+ * that is inside the window. CSAT follows NPS loosely (a promoter rarely rates 1).
+ */
+function surveyAnswer(rng: Random, buyer: { at: number; user_id?: unknown; contact_id?: unknown }, end: number, id: number): Row | undefined {
+  if (!rng.chance(0.35)) return undefined;
+  const at = buyer.at + DAY + rng.next() * 9 * DAY;
+  if (at > end) return undefined;
+  const nps = Number(rng.weighted(NPS_WEIGHTS));
+  const csat = Math.max(1, Math.min(5, Math.round(nps / 2) + rng.int(-1, 1)));
+  return { response_id: `R${id}`, user_id: buyer.user_id as string | undefined, contact_id: buyer.contact_id as string | undefined, submitted_at: new Date(at).toISOString(), nps, csat };
+}
 
 export async function generateDemo(options: DemoOptions): Promise<DemoResult> {
   const started = performance.now();
@@ -70,6 +88,9 @@ export async function generateDemo(options: DemoOptions): Promise<DemoResult> {
   const deals = new CsvWriter(join(options.out, 'crm/deals.csv'), DEAL_COLUMNS);
   const activities = new CsvWriter(join(options.out, 'crm/activities.csv'), ACTIVITY_COLUMNS);
   const clicks = new Map<string, number>();
+  const survey = new CsvWriter(join(options.out, 'survey/responses.csv'), SURVEY_COLUMNS);
+  // Survey answers have their own random stream, so they never shift the people.
+  const surveyRng = new Random(seed ^ 0x2f6b7e31);
 
   for (let i = 0; i < people; i++) {
     const p = simulatePerson(world);
@@ -83,6 +104,14 @@ export async function generateDemo(options: DemoOptions): Promise<DemoResult> {
     for (const d of p.deals) await deals.write(d);
     for (const a of p.activities) await activities.write(a);
     for (const c of p.clicks) clicks.set(`${c.campaign.id}|${c.day}`, (clicks.get(`${c.campaign.id}|${c.day}`) ?? 0) + 1);
+    const buyers = [
+      ...p.events.filter((e) => e.event_name === 'purchase').map((e) => ({ at: Date.parse(String(e.ts)), user_id: e.user_id })),
+      ...p.deals.filter((d) => d.dealstage === 'closedwon').map((d) => ({ at: Date.parse(String(d.close_date)), contact_id: d.contact_id })),
+    ];
+    for (const b of buyers) {
+      const answer = surveyAnswer(surveyRng, b, world.end, survey.rows + 1);
+      if (answer) await survey.write(answer);
+    }
     if ((i + 1) % 10_000 === 0) options.onProgress?.(i + 1, people);
   }
 
@@ -106,7 +135,7 @@ export async function generateDemo(options: DemoOptions): Promise<DemoResult> {
     }
   }
 
-  const writers: { path: string; rows: number; close(): Promise<void> }[] = [...[...web.entries()].toSorted(([a], [b]) => (a < b ? -1 : 1)).map(([, w]) => w), contacts, deals, activities, google, meta];
+  const writers: { path: string; rows: number; close(): Promise<void> }[] = [...[...web.entries()].toSorted(([a], [b]) => (a < b ? -1 : 1)).map(([, w]) => w), contacts, deals, activities, google, meta, survey];
   const files: DemoFile[] = [];
   for (const w of writers) {
     await w.close();

@@ -489,8 +489,11 @@ describe('pieces', () => {
       activities: fileRows('crm/activities'),
       google_ads: fileRows('ads/google'),
       meta_ads: fileRows('ads/meta'),
+      responses: fileRows('survey/'),
     });
-    expect(canonical.events).toBe(rows.events + rows.deals + rows.activities);
+    // Every survey response answers both questions: an nps and a csat event.
+    expect(rows.responses).toBeGreaterThan(0);
+    expect(canonical.events).toBe(rows.events + rows.deals + rows.activities + 2 * rows.responses);
     expect(canonical.spend).toBe(rows.google_ads + rows.meta_ads);
     expect(canonical.links).toBeGreaterThan(0);
   });

@@ -137,8 +137,9 @@ export const streams: StreamDefinition<Ga4Config, TrafficRecord>[] = [
     name: 'traffic_daily',
     description: 'Daily sessions, key events and revenue by session default channel group, source / medium and campaign',
     primaryKey: ['date', 'session_default_channel_group', 'session_source_medium', 'session_campaign_name'],
-    // The raw table's cursor column. The read applies lookback_days itself.
-    cursor: { field: 'date' },
+    // The raw table's cursor column. The read applies lookback_days itself; the declared lookback is
+    // its default, so tools reading the definition (the conformance kit) know re-reads are expected.
+    cursor: { field: 'date', lookback: 'P3D' },
     schema: trafficSchema,
     read: readTraffic,
   }),

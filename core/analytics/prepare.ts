@@ -4,10 +4,13 @@
 //               time, an open one by its last touch. revenue = conversion value in the reporting
 //               currency (0 for open journeys; null when its currency has no rate).
 //   a_touches   those journeys' touchpoints in order (position 1…), the conversion last
-//               (is_conversion), with campaign_key = campaign id, else campaign name, else
-//               `attribution.unknown_campaign`.
-//   a_spend     ad spend rows dated in the period, cost in the reporting currency.
+//               (is_conversion), with campaign_key = campaign id, else the id that spend rows or
+//               touchpoints give the same campaign name (a_campaign_ids), else the campaign name,
+//               else `attribution.unknown_campaign`.
+//   a_spend     ad spend rows dated in the period, cost in the reporting currency, campaign_key as
+//               for touches (so spend and touches of one campaign meet on one key).
 //   a_fx        the exchange rates used: (currency, valid_from, valid_to, rate).
+//   a_campaign_ids  campaign name → its smallest known id, from spend and touchpoints with both.
 //
 // The same with the prefix `a_prev_` for the comparison period. Temporary tables of the stage's
 // transaction: nothing is read into Node. Currency rules: docs/analytics.md#currency.
@@ -91,6 +94,7 @@ function dateBounds(column: Fragment, p: ResolvedPeriod): Fragment {
 }
 
 const TABLES = ['journeys', 'touches', 'spend'] as const;
+const ATTRIBUTION_TABLES = ['at', 'aw', 'attr', 'mshare'] as const;
 
 async function createFor(ctx: AnalyticsContext, prefix: string, p: ResolvedPeriod): Promise<void> {
   const { db, dialect, config } = ctx;
@@ -103,7 +107,7 @@ async function createFor(ctx: AnalyticsContext, prefix: string, p: ResolvedPerio
       `${prefix}journeys`,
       sql`select j.journey_id, j.person_id, j.status, j.conversion_at is not null as converted, j.journey_number,
           j.conversion_name, j.conversion_at, j.started_at, j.ended_at, ${ends} as ends_at,
-          case when j.conversion_at is null then 0 else ${converted(raw('coalesce(j.conversion_value, 0)'), raw('j.conversion_currency'), raw('cast(j.conversion_at as date)'), cur)} end as revenue,
+          case when j.conversion_at is null then 0 else ${converted(raw('coalesce(j.conversion_value, 0)'), raw('j.conversion_currency'), sql`cast((j.conversion_at at time zone ${config.timezone}) as date)`, cur)} end as revenue,
           j.conversion_value, j.conversion_currency, j.touch_count, j.session_count,
           j.first_touch_channel, j.first_touch_campaign, j.first_touch_device, j.last_touch_channel, j.last_touch_campaign
         from journeys j where ${bounds(ends, p)}`,
@@ -113,19 +117,20 @@ async function createFor(ctx: AnalyticsContext, prefix: string, p: ResolvedPerio
       `${prefix}touches`,
       `${prefix}touches`,
       sql`select t.journey_id, t.person_id, t.position, t.event_id, t.occurred_at, t.name, t.channel, t.source_medium,
-          t.campaign_id, t.campaign, coalesce(t.campaign_id, t.campaign, ${config.attribution.unknown_campaign}) as campaign_key,
+          t.campaign_id, t.campaign, coalesce(t.campaign_id, ci.campaign_id, t.campaign, ${config.attribution.unknown_campaign}) as campaign_key,
           t.stage, t.session_key, t.device, t.is_conversion
-        from journey_touchpoints t join ${raw(`${prefix}journeys`)} j on j.journey_id = t.journey_id`,
+        from journey_touchpoints t join ${raw(`${prefix}journeys`)} j on j.journey_id = t.journey_id
+        left join a_campaign_ids ci on ci.campaign = t.campaign`,
     ),
     ...analyzed(
       dialect,
       `${prefix}spend`,
       `${prefix}spend`,
       sql`select s.spend_id, s.source, s.date, s.channel, s.campaign_id, s.campaign,
-          coalesce(s.campaign_id, s.campaign, ${config.attribution.unknown_campaign}) as campaign_key,
+          coalesce(s.campaign_id, ci.campaign_id, s.campaign, ${config.attribution.unknown_campaign}) as campaign_key,
           ${converted(raw('coalesce(s.cost, 0)'), raw('s.currency'), raw('s.date'), cur)} as cost, s.cost as cost_original, s.currency as currency_original,
           s.clicks, s.impressions
-        from spend s where ${dateBounds(raw('s.date'), p)}`,
+        from spend s left join a_campaign_ids ci on ci.campaign = s.campaign where ${dateBounds(raw('s.date'), p)}`,
     ),
   ];
   for (const step of steps) await exec(db, step.sql);
@@ -140,6 +145,11 @@ export async function prepare(ctx: AnalyticsContext): Promise<{ journeys: number
   for (const r of rates) {
     await exec(db, sql`insert into a_fx values (${r.currency}, cast(${r.valid_from} as date), cast(${r.valid_to} as date), ${r.rate})`);
   }
+  // Ad platforms report campaign ids; tracked touches often carry only the name (utm_campaign).
+  await exec(db, raw(`create temporary table a_campaign_ids as select campaign, min(campaign_id) as campaign_id from (
+      select campaign, campaign_id from spend where campaign is not null and campaign_id is not null
+      union all select campaign, campaign_id from journey_touchpoints where campaign is not null and campaign_id is not null) c
+    group by campaign`));
   await createFor(ctx, 'a_', ctx.period);
   if (ctx.comparison) await createFor(ctx, 'a_prev_', ctx.comparison);
   const counts = (await exec(db, raw(`select (select count(*) from a_journeys) as journeys,
@@ -154,5 +164,8 @@ export async function prepare(ctx: AnalyticsContext): Promise<{ journeys: number
 
 export async function dropWorkingTables(ctx: Pick<AnalyticsContext, 'db'>): Promise<void> {
   for (const prefix of ['a_', 'a_prev_']) for (const t of TABLES) await exec(ctx.db, raw(`drop table if exists ${prefix}${t}`));
+  // The attribution working tables (attribution.ts) live and die with these.
+  for (const prefix of ['a_', 'a_prev_']) for (const t of ATTRIBUTION_TABLES) await exec(ctx.db, raw(`drop table if exists ${prefix}${t}`));
   await exec(ctx.db, raw('drop table if exists a_fx'));
+  await exec(ctx.db, raw('drop table if exists a_campaign_ids'));
 }

@@ -7,9 +7,11 @@ import type { Knex } from 'knex';
 import type { Stage } from '../engine/stages.ts';
 import type { LoadedPipeline } from '../config/types.ts';
 import { ConfigError } from '../errors.ts';
-import { exec, raw } from '../journeys/sql.ts';
+import { exec, raw, sql } from '../journeys/sql.ts';
+import { bulkAppend } from '../store/bulk.ts';
+import type { Column } from '../store/bulk.ts';
 import type { Logger } from '../sdk/types.ts';
-import type { Store } from '../store/types.ts';
+import type { Dialect, Store } from '../store/types.ts';
 import { resolve } from 'node:path';
 import { computeAttribution } from './attribution.ts';
 import { resolveAnalyticsConfig } from './config.ts';
@@ -97,15 +99,36 @@ export async function computeAnalytics(store: Store, config: AnalyticsConfig, op
         const stamp = { period: period.key, period_start: period.startDate, period_end: period.endDate, run_id: options.runId, computed_at: new Date() };
         for (const [table, tableRows] of results) {
           await trx(table).where({ period: period.key }).delete();
-          const full = tableRows.map((r) => ({ ...stamp, ...r }));
-          for (let i = 0; i < full.length; i += 500) await trx(table).insert(full.slice(i, i + 500));
-          rows[table] = full.length;
+          await appendResults(trx, store.dialect, table, tableRows.map((r) => ({ ...stamp, ...r })));
+          rows[table] = tableRows.length;
         }
         return { period: period.key, label: period.label, journeys: prepared.journeys, rows };
       }),
     );
   }
   return summaries;
+}
+
+/**
+ * Appends result rows with the store's bulk path (DuckDB appender, PostgreSQL COPY): a multi-row
+ * INSERT of a few thousand ROI rows took seconds on DuckDB. Columns come from the catalog, in table
+ * order, so the appender gets whole rows; values go as text except numbers of numeric columns.
+ */
+async function appendResults(trx: Knex.Transaction, dialect: Dialect, table: string, rows: ResultRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  const catalog = (await exec(trx, sql`select column_name, data_type from information_schema.columns
+      where table_name = ${table} and table_schema = current_schema() order by ordinal_position`)).rows;
+  const columns: Column[] = catalog.map((c) => {
+    const type = String(c.data_type).toLowerCase();
+    return { name: String(c.column_name), type: type.startsWith('double') ? 'double' : type === 'bigint' ? 'bigint' : 'text' };
+  });
+  const cell = (v: unknown, type: Column['type']): string | number | null => {
+    if (v === null || v === undefined) return null;
+    if (type === 'double' || type === 'bigint') return typeof v === 'number' ? (Number.isFinite(v) ? v : null) : Number(v);
+    if (v instanceof Date) return v.toISOString();
+    return String(v);
+  };
+  await bulkAppend(trx, dialect, table, columns, rows.map((r) => columns.map((c) => cell(r[c.name], c.type))));
 }
 
 export const analyticsStage: Stage = {

@@ -1,11 +1,14 @@
 // Finds connector plugins and loads them on demand. Three places, in this order of precedence:
 // paths listed under `plugins:` in the pipeline, npm packages named `touchpoint-connector-*`, and the
 // built-in folders under connectors/. Adding a folder is the whole change: there is no central list.
-// Loading is lazy because some connectors pull in large client libraries (googleapis).
+// A plugin is code (index.ts / a package's JavaScript) or a declarative `connector.yaml` (a REST API
+// described in YAML alone, core/sdk/declarative/). Loading is lazy because some connectors pull in
+// large client libraries (googleapis).
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ConfigError } from '../errors.ts';
+import { loadDeclarativeConnector } from '../sdk/declarative/load.ts';
 import { assertConnector } from '../sdk/define.ts';
 import type { ConnectorDefinition, JsonSchema } from '../sdk/types.ts';
 
@@ -30,8 +33,10 @@ export interface RegistryOptions {
   cwd?: string;
 }
 
+const DECLARATIVE = 'connector.yaml';
+
 function entryIn(dir: string): string | undefined {
-  for (const name of ['index.ts', 'index.js', 'index.mjs']) {
+  for (const name of ['index.ts', 'index.js', 'index.mjs', DECLARATIVE]) {
     const file = join(dir, name);
     if (existsSync(file)) return file;
   }
@@ -44,7 +49,8 @@ function packageEntry(dir: string): string | undefined {
     const pkg = JSON.parse(readFileSync(pkgFile, 'utf8')) as { main?: string; exports?: unknown };
     const exp = typeof pkg.exports === 'string' ? pkg.exports : (pkg.exports as { '.'?: unknown } | undefined)?.['.'];
     const main = typeof exp === 'string' ? exp : pkg.main;
-    if (main) return resolve(dir, main);
+    // A package not built yet (main: dist/index.js) still works from its sources in a folder.
+    if (main && existsSync(resolve(dir, main))) return resolve(dir, main);
   }
   return entryIn(dir);
 }
@@ -61,7 +67,7 @@ export class ConnectorRegistry {
   constructor(options: RegistryOptions = {}) {
     this.scanBuiltins();
     this.scanPackages(options.cwd ?? process.cwd());
-    for (const path of options.pluginPaths ?? []) this.addPath(path);
+    for (const path of options.pluginPaths ?? []) this.addPlugin(path);
   }
 
   private scanBuiltins(): void {
@@ -87,8 +93,11 @@ export class ConnectorRegistry {
     }
   }
 
-  /** A plugin path: a connector folder or a module file. Its name is known only once loaded. */
-  private addPath(path: string): void {
+  /**
+   * A plugin path: a connector folder, a module file or a connector.yaml. Returns the name it is
+   * registered under (provisional: the folder's, until the definition is imported).
+   */
+  addPlugin(path: string): string {
     const abs = isAbsolute(path) ? path : resolve(path);
     if (!existsSync(abs)) {
       throw new ConfigError(`plugin path ${path} does not exist`, { hint: 'plugins: entries are resolved against the pipeline file\'s folder' });
@@ -96,9 +105,11 @@ export class ConnectorRegistry {
     const entry = statSync(abs).isDirectory() ? packageEntry(abs) : abs;
     if (!entry) throw new ConfigError(`plugin path ${path} has no index.ts, index.js or package.json entry`);
     // Named provisionally after the folder; the definition's own name wins once it is imported.
-    const dirName = statSync(abs).isDirectory() ? abs.split(/[\\/]/).pop()! : abs.split(/[\\/]/).pop()!.replace(/\.[^.]+$/, '');
+    const isDir = statSync(abs).isDirectory();
+    const dirName = isDir || abs.endsWith(DECLARATIVE) ? (isDir ? abs : dirname(abs)).split(/[\\/]/).pop()! : abs.split(/[\\/]/).pop()!.replace(/\.[^.]+$/, '');
     const provisional = dirName.startsWith(PACKAGE_PREFIX) ? dirName.slice(PACKAGE_PREFIX.length) : dirName;
     this.entries.set(provisional, { name: provisional, origin: 'path', entry, schemaFile: schemaBeside(entry) });
+    return provisional;
   }
 
   names(): string[] {
@@ -129,6 +140,12 @@ export class ConnectorRegistry {
       throw new ConfigError(`unknown connector "${name}"`, {
         hint: `installed connectors: ${this.names().join(', ')}`,
       });
+    }
+    if (entry.entry.endsWith(DECLARATIVE)) {
+      const definition = loadDeclarativeConnector(entry.entry);
+      assertConnector(definition, entry.entry);
+      this.loaded.set(name, definition);
+      return definition;
     }
     let mod: Record<string, unknown>;
     try {

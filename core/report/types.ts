@@ -19,6 +19,10 @@ export interface ReportQuery {
   /** …or read-only SQL with named parameters bound, never spliced: :period, :period_start, :period_end, :prev_period, plus `params`. */
   sql?: string;
   params?: Record<string, string | number | boolean>;
+  /** Caption of its table; `show_table: false` when a query is only charted; `columns` shown (default all but bookkeeping). */
+  title?: string;
+  show_table?: boolean;
+  columns?: string[];
 }
 
 export interface ReportChart {
@@ -32,6 +36,9 @@ export interface ReportChart {
   title: string;
   width?: number;
   height?: number;
+  /** Axis titles (default: the column names). */
+  x_label?: string;
+  y_label?: string;
 }
 
 export interface ReportSection {

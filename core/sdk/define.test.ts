@@ -55,7 +55,13 @@ describe('defineConnector / assertConnector', () => {
 
   it('refuses a plugin written for another SDK version', () => {
     const e = failure({ ...good(), sdkVersion: SDK_VERSION + 1 });
-    expect(e.message).toBe(`connector "hub-spot" was written for SDK version ${SDK_VERSION + 1}; this Touchpoint speaks version ${SDK_VERSION}`);
-    expect(e.hint).toContain('upgrade the connector');
+    expect(e.message).toBe(`connector hub-spot was written for SDK v${SDK_VERSION + 1}; this Touchpoint has SDK v${SDK_VERSION}: upgrade Touchpoint or install a version of hub-spot for SDK v${SDK_VERSION}`);
+    expect(e.hint).toContain('upgrade Touchpoint');
+  });
+
+  it('refuses a plugin written for an older, incompatible SDK', () => {
+    const e = failure({ ...good(), sdkVersion: 0 });
+    expect(e.message).toBe(`connector hub-spot was written for SDK v0; this Touchpoint has SDK v${SDK_VERSION}: install a version of hub-spot for SDK v${SDK_VERSION}`);
+    expect(e.hint).toContain(`declares sdkVersion ${SDK_VERSION}`);
   });
 });

@@ -1,7 +1,7 @@
 // Defaulting factories for plugin authors, and the shape check the engine runs when it loads a
 // plugin: a malformed plugin fails at load with a message naming it, not deep inside a run.
 import { ConfigError } from '../errors.ts';
-import { SDK_VERSION } from './types.ts';
+import { SDK_VERSION, SUPPORTED_SDK_VERSIONS } from './types.ts';
 import type { ConnectorDefinition, JsonObject, StreamDefinition } from './types.ts';
 
 export type ConnectorInput<C> = Omit<ConnectorDefinition<C>, 'sdkVersion'> & { sdkVersion?: number };
@@ -12,6 +12,12 @@ export function defineConnector<C = JsonObject>(input: ConnectorInput<C>): Conne
 
 export function defineStream<C = JsonObject, R = JsonObject>(input: StreamDefinition<C, R>): StreamDefinition<C, R> {
   return { ...input, primaryKey: [...input.primaryKey] };
+}
+
+/** The refusal a plugin written for another SDK gets: what it needs, what this is, what to do. */
+export function sdkMismatch(name: string, declared: number): string {
+  const what = declared > SDK_VERSION ? 'upgrade Touchpoint or install' : 'install';
+  return `connector ${name} was written for SDK v${declared}; this Touchpoint has SDK v${SDK_VERSION}: ${what} a version of ${name} for SDK v${SDK_VERSION}`;
 }
 
 /** Throws a ConfigError naming `where` (a folder or package) when `value` is not a usable connector. */
@@ -29,11 +35,14 @@ export function assertConnector(value: unknown, where: string): asserts value is
   if (!c.configSchema || typeof c.configSchema !== 'object') problems.push('configSchema must be a JSON Schema object');
   if (!Array.isArray(c.streams) && typeof c.streams !== 'function') problems.push('streams must be an array or a function of the config');
   if (typeof c.sdkVersion !== 'number') problems.push('sdkVersion must be a number');
-  else if (c.sdkVersion !== SDK_VERSION) {
-    throw new ConfigError(
-      `connector "${String(c.name)}" was written for SDK version ${c.sdkVersion}; this Touchpoint speaks version ${SDK_VERSION}`,
-      { where, hint: 'upgrade the connector package, or use a Touchpoint release with that SDK version' },
-    );
+  else if (!SUPPORTED_SDK_VERSIONS.includes(c.sdkVersion)) {
+    throw new ConfigError(sdkMismatch(String(c.name), c.sdkVersion), {
+      where,
+      hint:
+        c.sdkVersion > SDK_VERSION
+          ? `upgrade Touchpoint (npm install touchpoint@latest), or pin the connector to a release declaring sdkVersion ${SDK_VERSION}`
+          : `look for a release of the connector that declares sdkVersion ${SDK_VERSION} (npm view <package> versions), or ask its author to port it (docs/connectors.md, "Versioning")`,
+    });
   }
   if (problems.length > 0) {
     throw new ConfigError(`invalid connector plugin: ${problems.join('; ')}`, {

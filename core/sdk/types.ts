@@ -9,6 +9,11 @@ export type JsonSchema = { [key: string]: unknown };
 
 /** SDK contract version. A plugin declares the version it was written for (`sdkVersion`). */
 export const SDK_VERSION = 1;
+/**
+ * The contract versions this engine loads. A version stays here while the engine still honours it;
+ * an incompatible change raises SDK_VERSION and drops the old one (docs/connectors.md, "Versioning").
+ */
+export const SUPPORTED_SDK_VERSIONS: readonly number[] = [1];
 
 // ---- canonical rows ---------------------------------------------------------------------------
 

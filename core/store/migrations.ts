@@ -9,6 +9,7 @@ import type { Dialect } from './types.ts';
 import { identityMigration } from '../identity/schema.ts';
 import { journeysMigration } from '../journeys/schema.ts';
 import { analyticsMigration } from '../analytics/schema.ts';
+import { deliveriesMigration } from '../schedule/schema.ts';
 
 export interface Migration {
   version: number;
@@ -109,6 +110,7 @@ export const migrations: Migration[] = [
   identityMigration,
   journeysMigration,
   analyticsMigration,
+  deliveriesMigration,
 ];
 
 // Any fixed 64-bit number; it only has to be the same in every Touchpoint process.

@@ -1,0 +1,108 @@
+// The data the built-in templates (cx, roi) read, for the period and its comparison period: the
+// analytics result tables by period key, plus journey figures read straight from `journeys` (counts and
+// time to convert need no analytics module). Portable SQL (DuckDB and PostgreSQL); nothing here
+// formats or decides what to say — that is view.ts.
+import type { Knex } from 'knex';
+import type { ResolvedPeriod } from '../analytics/period.ts';
+import type { Row } from './query.ts';
+
+export interface JourneyFigures {
+  journeys: number;
+  conversions: number;
+  median_seconds_to_convert: number | null;
+}
+
+export interface TemplateData {
+  journeys: JourneyFigures | null;
+  prevJourneys: JourneyFigures | null;
+  /** Time to convert, by bucket (bucket order 1…). */
+  timeToConvert: Row[];
+  funnels: Row[];
+  prevFunnels: Row[];
+  flows: Row[];
+  paths: Row[];
+  cx: Row[];
+  prevCx: Row[];
+  /** roi_results of the report's model. */
+  roi: Row[];
+  /** attribution_results by channel, every model. */
+  attribution: Row[];
+  prevAttribution: Row[];
+}
+
+const ENDS = 'coalesce(conversion_at, ended_at)';
+
+function bounded(q: Knex.QueryBuilder, p: ResolvedPeriod): Knex.QueryBuilder {
+  return p.start && p.end ? q.whereRaw(`${ENDS} >= ? and ${ENDS} < ?`, [p.start, p.end]) : q;
+}
+
+/** Journeys ending in the period (a converting one at its conversion), as analytics counts them (prepare.ts). */
+export async function journeyFigures(db: Knex, p: ResolvedPeriod | null): Promise<JourneyFigures | null> {
+  if (!p) return null;
+  const [row] = (await bounded(db('journeys'), p).select(
+    db.raw('count(*) as journeys'),
+    db.raw('sum(case when conversion_at is not null then 1 else 0 end) as conversions'),
+  )) as Row[];
+  const [median] = (await bounded(db('journeys'), p)
+    .whereNotNull('conversion_at')
+    .select(db.raw('percentile_cont(0.5) within group (order by extract(epoch from conversion_at) - extract(epoch from started_at)) as s'))) as Row[];
+  const n = (v: unknown) => (v === null || v === undefined ? 0 : Number(v));
+  return { journeys: n(row?.journeys), conversions: n(row?.conversions), median_seconds_to_convert: median?.s === null || median?.s === undefined ? null : Number(median.s) };
+}
+
+const BUCKETS: [string, number | null][] = [
+  ['Same day', 86_400],
+  ['1–7 days', 7 * 86_400],
+  ['1–4 weeks', 28 * 86_400],
+  ['1–3 months', 90 * 86_400],
+  ['Over 3 months', null],
+];
+
+export const TIME_BUCKETS = BUCKETS.map(([label]) => label);
+
+export async function timeToConvert(db: Knex, p: ResolvedPeriod): Promise<Row[]> {
+  const seconds = 'extract(epoch from conversion_at) - extract(epoch from started_at)';
+  let bucket = 'case';
+  const bindings: number[] = [];
+  BUCKETS.forEach(([, max], i) => {
+    if (max === null) bucket += ` else ${i + 1}`;
+    else {
+      bucket += ` when ${seconds} < ? then ${i + 1}`;
+      bindings.push(max);
+    }
+  });
+  bucket += ' end';
+  const rows = (await bounded(db('journeys'), p)
+    .whereNotNull('conversion_at')
+    .select(db.raw(`${bucket} as bucket`, bindings), db.raw('count(*) as journeys'))
+    .groupByRaw('1')
+    .orderByRaw('1')) as Row[];
+  return rows.map((r) => ({ bucket: Number(r.bucket), label: BUCKETS[Number(r.bucket) - 1][0], journeys: Number(r.journeys) }));
+}
+
+async function byPeriod(db: Knex, table: string, p: ResolvedPeriod | null, where: Record<string, unknown> = {}, order: string[] = []): Promise<Row[]> {
+  if (!p) return [];
+  let q = db(table).where('period', p.key).where(where);
+  for (const o of order) q = q.orderBy(o);
+  return (await q) as Row[];
+}
+
+/** Everything a built-in template may show; each part is empty when its analytics produced nothing. */
+export async function templateData(db: Knex, template: string, model: string, p: ResolvedPeriod, c: ResolvedPeriod | null): Promise<TemplateData> {
+  const empty: TemplateData = { journeys: null, prevJourneys: null, timeToConvert: [], funnels: [], prevFunnels: [], flows: [], paths: [], cx: [], prevCx: [], roi: [], attribution: [], prevAttribution: [] };
+  const data = { ...empty, journeys: await journeyFigures(db, p), prevJourneys: await journeyFigures(db, c) };
+  if (template === 'cx') {
+    data.timeToConvert = await timeToConvert(db, p);
+    data.funnels = await byPeriod(db, 'funnel_results', p, { segment_type: 'all' }, ['funnel', 'step_number']);
+    data.prevFunnels = await byPeriod(db, 'funnel_results', c, { segment_type: 'all' }, ['funnel', 'step_number']);
+    data.flows = await byPeriod(db, 'path_results', p, { kind: 'flow' }, ['step']);
+    data.paths = await byPeriod(db, 'path_results', p, { kind: 'conversion_path' }, ['rank']);
+    data.cx = await byPeriod(db, 'cx_metrics', p, {}, ['metric', 'segment_type', 'segment_value']);
+    data.prevCx = await byPeriod(db, 'cx_metrics', c, { segment_type: 'all' }, ['metric']);
+  }
+  // The roi template's figures; the cx template uses the total for its revenue KPI.
+  data.roi = await byPeriod(db, 'roi_results', p, { model }, ['dimension', 'key']);
+  data.attribution = await byPeriod(db, 'attribution_results', p, { dimension: 'channel' }, ['model', 'key']);
+  if (template === 'roi') data.prevAttribution = await byPeriod(db, 'attribution_results', c, { dimension: 'channel', model }, ['key']);
+  return data;
+}

@@ -1,0 +1,171 @@
+// Report rendering without a store: formatting, named-parameter binding, charts (well-formed SVG with
+// a title), spec validation errors at file:line:col, strict escaping of user data in the HTML, and the
+// refusal of triple-stash templates. The store-backed and PDF cases are in test/report.test.ts.
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { resolvePeriod, comparisonPeriod } from '../analytics/period.ts';
+import { ConfigErrors } from '../errors.ts';
+import { renderChart, type ChartData } from './charts.ts';
+import type { TemplateData } from './data.ts';
+import { createFormatter, deltaHtml } from './format.ts';
+import { bindNamed } from './query.ts';
+import { assertEscaped, renderHtml } from './render.ts';
+import { findReport, loadReportSpec } from './spec.ts';
+import { assertWellFormedXml } from './test-support.ts';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+
+const fmt = createFormatter('en-GB', 'EUR');
+
+describe('format', () => {
+  it('formats money, rates, ratios, durations and changes in the locale', () => {
+    expect(fmt.currency_(48213.57)).toBe('€48,214');
+    expect(fmt.currency_(12.5)).toBe('€12.50');
+    expect(fmt.percent(0.1234)).toBe('12.3%');
+    expect(fmt.ratio(3.456)).toBe('3.46×');
+    expect(fmt.duration(3 * 86_400)).toBe('3 days');
+    expect(fmt.change(0.12)).toBe('+12.0%');
+    expect(createFormatter('de-DE', 'EUR').currency_(48200).replace(/\s/g, ' ')).toBe('48.200 €');
+  });
+
+  it('draws ▲/▼ with a colour class, and n/a for a missing change', () => {
+    expect(deltaHtml(fmt, 0.12)).toBe('<span class="delta up good">▲ +12.0%</span>');
+    expect(deltaHtml(fmt, 0.05, true)).toContain('bad');
+    expect(deltaHtml(fmt, -0.2)).toContain('▼');
+    expect(deltaHtml(fmt, null)).toBe('<span class="delta na">n/a</span>');
+  });
+});
+
+describe('query parameters', () => {
+  const params = { period: '2025-03-01..2025-03-31', model: 'markov', n: 3 };
+
+  it('binds :named parameters as placeholders, leaving strings, comments and casts alone', () => {
+    const bound = bindNamed("select ':period' as s, x::date -- :nope\nfrom t where period = :period and model = :model limit :n;", params);
+    expect(bound.sql).toBe("select ':period' as s, x::date \nfrom t where period = ? and model = ? limit ?");
+    expect(bound.values).toEqual(['2025-03-01..2025-03-31', 'markov', 3]);
+  });
+
+  it('refuses unknown parameters, ? placeholders, second statements and writes', () => {
+    expect(() => bindNamed('select :missing', params)).toThrow(/unknown parameter :missing/);
+    expect(() => bindNamed('select ?', params)).toThrow(/placeholders/);
+    expect(() => bindNamed('select 1; drop table events', params)).toThrow(/single statement/);
+    expect(() => bindNamed('delete from events', params)).toThrow(/SELECT or WITH/);
+    expect(() => bindNamed('with x as (select 1) select * from x', params)).not.toThrow();
+  });
+});
+
+describe('charts', () => {
+  const base = { title: 'Revenue by channel <script>', xLabel: 'Channel', yLabel: 'EUR' };
+  const charts: ChartData[] = [
+    { ...base, type: 'bar', categories: ['Paid Search', '<b>Email</b>'], series: [{ name: 'Spend', values: [1, 2] }, { name: 'Revenue', values: [3, 4], type: 'line', axis: 1 }], y2Label: 'Revenue' },
+    { ...base, type: 'line', categories: ['Jan', 'Feb'], series: [{ name: 'NPS', values: [30, null] }] },
+    { ...base, type: 'funnel', items: [{ name: 'Visit', value: 100 }, { name: 'Buy', value: 10 }] },
+    { ...base, type: 'sankey', links: [{ source: 'a', target: 'b', value: 3 }, { source: 'b', target: 'c & d', value: 2 }] },
+    { ...base, type: 'heatmap', categories: ['markov', 'linear'], yCategories: ['Email', 'Direct'], cells: [[0, 0, 0.2], [1, 1, 0.5]] },
+    { ...base, type: 'pie', items: [{ name: 'A', value: 1 }, { name: 'B', value: 3 }] },
+  ];
+  for (const c of charts) {
+    it(`${c.type}: well-formed SVG with its title, labels escaped`, () => {
+      const svg = renderChart(c, fmt);
+      expect(svg.startsWith('<svg')).toBe(true);
+      assertWellFormedXml(svg);
+      expect(svg).toContain('<title>Revenue by channel &lt;script&gt;</title>');
+      expect(svg).not.toContain('<script');
+      expect(svg).not.toContain('<b>');
+    });
+  }
+});
+
+describe('report spec', () => {
+  it('loads the demo reports with defaults resolved', () => {
+    const spec = loadReportSpec(join(ROOT, 'reports/cx.yaml'));
+    expect(spec).toMatchObject({ name: 'cx', template: 'cx', period: 'last_month', currency: 'EUR', as_of: 'latest_data', formats: ['html', 'pdf'] });
+    expect(spec.pipeline).toBe(join(ROOT, 'pipelines/demo.yaml'));
+    expect(spec.sections.map((s) => s.kind)).toEqual(['kpis', 'funnel', 'paths', 'pain_points', 'time_to_convert', 'satisfaction']);
+    expect(spec.delivery).toMatchObject({ attach_pdf: true, allowed_domains: ['example.com'], owner: 'data-team@example.com' });
+    expect(spec.schedule).toMatchObject({ timezone: 'Europe/Berlin', refresh: true });
+    expect(findReport('roi', ROOT)).toBe(join('reports', 'roi.yaml'));
+    expect(() => findReport('nope', ROOT)).toThrow(/no report named "nope"/);
+  });
+
+  it('reports every problem at file:line:col with a hint', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'touchpoint-report-spec-'));
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, ['name: Bad Name', 'pipeline: missing.yaml', 'template: cx', 'formats: [docx]', 'sections:', '  - title: S', '    queries:', '      - { name: q, sql: "update events set value = 0" }', '    charts:', '      - { type: bar, query: other, title: T }', ''].join('\n'));
+    let error: unknown;
+    try {
+      loadReportSpec(file);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigErrors);
+    const text = (error as ConfigErrors).format();
+    expect(text).toContain(`${file}:1:7 name:`);
+    expect(text).toContain(`${file}:2:11 pipeline: pipeline file "missing.yaml" not found`);
+    expect(text).toContain(`${file}:4:11 formats[0]: must be one of: html, pdf`);
+    expect(text).toMatch(new RegExp(`${file}:8:\\d+ sections\\[0\\]\\.queries\\[0\\]\\.sql: a report query may only read`));
+    expect(text).toMatch(new RegExp(`${file}:10:\\d+ sections\\[0\\]\\.charts\\[0\\]\\.query: no query named "other"`));
+    expect(text).toContain('hint:');
+  });
+});
+
+describe('HTML rendering', () => {
+  const spec = loadReportSpec(join(ROOT, 'reports/roi.yaml'));
+  const period = resolvePeriod('2025-03', '2025-04-01');
+  const comparison = comparisonPeriod(period);
+  const evil = '<script>alert(1)</script>';
+  const roi = (dimension: string, key: string, spend: number, revenue: number, prev: number, extra: Record<string, unknown> = {}) => ({ model: 'markov', dimension, key, label: key, channel: extra.channel ?? key, spend, revenue, conversions: revenue / 100, roas: spend ? revenue / spend : null, prev_spend: spend, prev_revenue: prev, roas_change: 0.1, ...extra });
+  const data: TemplateData = {
+    journeys: { journeys: 1000, conversions: 120, median_seconds_to_convert: 86_400 * 3 },
+    prevJourneys: { journeys: 900, conversions: 100, median_seconds_to_convert: 86_400 * 4 },
+    timeToConvert: [],
+    funnels: [],
+    prevFunnels: [],
+    flows: [],
+    paths: [],
+    cx: [],
+    prevCx: [],
+    roi: [
+      roi('total', 'total', 10_000, 48_200, 43_000),
+      roi('channel', 'Paid Search', 6_000, 36_000, 30_000),
+      roi('channel', 'Display', 4_000, 2_000, 3_000),
+      roi('campaign', evil, 500, 900, 800, { channel: 'Display' }),
+    ],
+    attribution: [{ model: 'markov', key: 'Paid Search', label: 'Paid Search', revenue: 36_000, revenue_share: 0.9 }],
+    prevAttribution: [],
+  };
+
+  it('escapes user data, writes no script, and states the headline change in words', () => {
+    const out = renderHtml({ spec, period, comparison, data, queries: {}, pipelineName: 'demo', now: new Date('2025-04-02T08:00:00Z') });
+    expect(out.html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+    expect(out.html.toLowerCase()).not.toContain('<script');
+    expect(out.summary).toBe('Attributed revenue rose 12% to €48,200 vs the previous period, driven by Paid Search (return on ad spend 4.82×, was 4.30×).');
+    expect(out.html).toContain(out.summary);
+    expect(out.kpis.revenue).toBe(48_200);
+    expect(out.html).toMatch(/Display returns only €0.50 per €1 spent/);
+    expect(out.charts.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('says "No data for this period" in every empty section', () => {
+    const empty: TemplateData = { ...data, journeys: null, prevJourneys: null, roi: [], attribution: [] };
+    const out = renderHtml({ spec, period, comparison, data: empty, queries: {}, pipelineName: 'demo' });
+    expect(out.summary).toBe('No data for March 2025.');
+    expect(out.html.match(/No data for this period/g)).toHaveLength(spec.sections.length);
+  });
+
+  it('refuses templates that would write values unescaped', () => {
+    expect(() => assertEscaped('<p>{{{summary}}}</p>', 'x.hbs')).toThrow(/may not use/);
+    expect(() => assertEscaped('<p>{{& summary}}</p>', 'x.hbs')).toThrow(/may not use/);
+    expect(() => assertEscaped('<p>{{summary}}</p>', 'x.hbs')).not.toThrow();
+  });
+});
+
+describe('docs/reports.md', () => {
+  it('holds the reference generated from report.schema.json', async () => {
+    const { renderReportDocs, REPORT_DOCS_FILE } = await import('./gen-docs.ts');
+    const current = readFileSync(REPORT_DOCS_FILE, 'utf8');
+    expect(renderReportDocs(current)).toBe(current);
+  });
+});

@@ -1,0 +1,212 @@
+// The view model shared by every template: the shapes sections are made of (KPI cards, tables, charts,
+// sentences), the period's label, the executive summary sentence, and sections built from a spec's own
+// queries and charts. Template-specific sections are built in view-cx.ts and view-roi.ts. Pure: data
+// in, view out; every string here is escaped by Handlebars when rendered, except chart SVG (ours).
+import type { ComparisonMode, ResolvedPeriod } from '../analytics/period.ts';
+import { renderChart, isEmptyChart, type ChartData } from './charts.ts';
+import { num, relChange, formatValue, type Formatter } from './format.ts';
+import { BOOKKEEPING, type Row } from './query.ts';
+import type { ReportChart, ReportQuery, ReportSection } from './types.ts';
+
+export interface KpiView {
+  label: string;
+  /** The formatted figure (not `value`: Handlebars would call the helper of that name). */
+  display: string;
+  /** Relative change vs the comparison period (null: n/a). */
+  delta: number | null;
+  inverse?: boolean;
+  note?: string;
+}
+
+export interface CellView {
+  text: string;
+  /** Rendered as a ▲/▼ change instead of text. */
+  isDelta?: boolean;
+  delta?: number | null;
+  inverse?: boolean;
+  num?: boolean;
+}
+
+export interface TableView {
+  caption?: string;
+  columns: { label: string; num: boolean }[];
+  rows: CellView[][];
+  note?: string;
+  /** Many columns: smaller type, the first column never wraps. */
+  wide?: boolean;
+}
+
+export interface ChartView {
+  svg: string;
+  title: string;
+}
+
+export interface SectionView {
+  title: string;
+  kind: string;
+  text?: string;
+  kpis: KpiView[];
+  /** Plain sentences (findings). */
+  findings: string[];
+  charts: ChartView[];
+  tables: TableView[];
+  /** Nothing to show for the period: the section says so. */
+  empty: boolean;
+}
+
+export interface ViewContext {
+  fmt: Formatter;
+  period: ResolvedPeriod;
+  comparison: ResolvedPeriod | null;
+  comparisonMode: ComparisonMode;
+  colors: string[];
+  model: string;
+}
+
+export function section(s: ReportSection, parts: Partial<SectionView> = {}): SectionView {
+  const view: SectionView = { title: s.title, kind: s.kind ?? 'custom', kpis: [], findings: [], charts: [], tables: [], empty: false, ...parts };
+  if (s.text) view.text = s.text;
+  view.empty = view.kpis.length === 0 && view.findings.length === 0 && view.charts.length === 0 && view.tables.every((t) => t.rows.length === 0);
+  return view;
+}
+
+/** A chart view, or nothing when the data is empty (the section then says there is no data). */
+export function chart(ctx: ViewContext, data: ChartData): ChartView[] {
+  const c = { colors: ctx.colors, ...data };
+  if (isEmptyChart(c)) return [];
+  return [{ svg: renderChart(c, ctx.fmt), title: c.title }];
+}
+
+export function periodLabel(p: ResolvedPeriod, locale: string): string {
+  if (!p.startDate || !p.endDate) return 'All time';
+  const d = (x: string) => new Date(`${x}T00:00:00Z`);
+  if (p.unit === 'month') return new Intl.DateTimeFormat(locale, { month: 'long', year: 'numeric', timeZone: 'UTC' }).format(d(p.startDate));
+  const f = new Intl.DateTimeFormat(locale, { day: 'numeric', month: 'short', year: 'numeric', timeZone: 'UTC' });
+  return p.startDate === p.endDate ? f.format(d(p.startDate)) : f.formatRange(d(p.startDate), d(p.endDate));
+}
+
+export function versus(mode: ComparisonMode): string {
+  return mode === 'previous_year' ? 'vs the same period last year' : 'vs the previous period';
+}
+
+export interface Headline {
+  metric: string;
+  current: number | null;
+  previous: number | null;
+  money: boolean;
+}
+
+/**
+ * The one-line executive summary: the period's headline change in words, and what drove it —
+ * "Revenue rose 12% to €48,200 vs the previous period, driven by Paid Search."
+ */
+export function executiveSummary(ctx: ViewContext, headlines: Headline[], drivers: { name: string; change: number }[], extra = ''): string {
+  const h = headlines.find((x) => x.current !== null && x.current !== 0) ?? headlines.find((x) => x.current !== null);
+  if (!h || h.current === null) return `No data for ${periodLabel(ctx.period, ctx.fmt.locale)}.`;
+  const value = h.money ? ctx.fmt.currency_(h.current) : ctx.fmt.number(h.current);
+  const change = relChange(h.current, h.previous);
+  let sentence: string;
+  if (change === null) sentence = `${h.metric} was ${value} in ${periodLabel(ctx.period, ctx.fmt.locale)}`;
+  else if (Math.abs(change) < 0.005) sentence = `${h.metric} held steady at ${value} ${versus(ctx.comparisonMode)}`;
+  else {
+    const pct = ctx.fmt.percent(Math.abs(change), Math.abs(change) < 0.1 ? 1 : 0);
+    sentence = `${h.metric} ${change > 0 ? 'rose' : 'fell'} ${pct} to ${value} ${versus(ctx.comparisonMode)}`;
+    const sign = Math.sign(change);
+    const driver = drivers.filter((d) => Math.sign(d.change) === sign).sort((a, b) => Math.abs(b.change) - Math.abs(a.change))[0];
+    if (driver) sentence += `, ${sign > 0 ? 'driven by' : 'mostly in'} ${driver.name}`;
+  }
+  return `${sentence}${extra}.`;
+}
+
+const LABELS: Record<string, string> = {
+  key: 'Key',
+  label: 'Name',
+  roas: 'ROAS',
+  cpa: 'CPA',
+  segment_value: 'Segment',
+  segment_type: 'Breakdown',
+  n: 'Based on',
+};
+
+export function columnLabel(column: string): string {
+  return LABELS[column] ?? column.replace(/_/g, ' ').replace(/^./, (c) => c.toUpperCase());
+}
+
+const MONEY = /(^|_)(revenue|spend|cost|value|cpa)($|_)|cost_per/;
+const RATES = /(_rate|_share|^share)$/;
+
+/** A cell by its column name's convention (money, rates, ROAS, dates, numbers, text). */
+export function cell(ctx: ViewContext, column: string, v: unknown): CellView {
+  if (column.endsWith('_change')) return { text: '', isDelta: true, delta: num(v), num: true };
+  if (v instanceof Date || /(_at|^date|_date|_start|_end)$/.test(column)) return { text: v === null || v === undefined ? '' : ctx.fmt.date(v) };
+  if (typeof v === 'boolean') return { text: v ? 'yes' : 'no' };
+  if (num(v) === null || (typeof v === 'string' && !/^-?[\d.]+(e[+-]?\d+)?$/i.test(v))) return { text: v === null || v === undefined ? '' : String(v) };
+  if (column === 'roas') return { text: ctx.fmt.ratio(v), num: true };
+  if (MONEY.test(column)) return { text: ctx.fmt.currency_(v), num: true };
+  if (RATES.test(column)) return { text: ctx.fmt.percent(v), num: true };
+  if (/seconds/.test(column)) return { text: ctx.fmt.duration(v), num: true };
+  return { text: formatValue(ctx.fmt, v), num: true };
+}
+
+export function table(ctx: ViewContext, rows: Row[], columns: string[], caption?: string): TableView {
+  const view: TableView = {
+    columns: columns.map((c) => ({ label: columnLabel(c), num: rows.some((r) => num(r[c]) !== null && typeof r[c] !== 'boolean') && !/(^|_)(key|label|name|path|step|channel|campaign|segment_value)$/.test(c) })),
+    rows: rows.map((r) => columns.map((c) => cell(ctx, c, r[c]))),
+  };
+  if (caption) view.caption = caption;
+  return view;
+}
+
+function distinct(values: unknown[]): string[] {
+  return [...new Set(values.map((v) => (v === null || v === undefined ? '(none)' : String(v))))];
+}
+
+/** A spec chart of a query's rows, mapped to ChartData by its x / y / series columns. */
+export function specChart(ctx: ViewContext, c: ReportChart, rows: Row[]): ChartView[] {
+  const ys = Array.isArray(c.y) ? c.y : c.y ? [c.y] : [];
+  const x = c.x ?? Object.keys(rows[0] ?? {})[0] ?? 'x';
+  const y0 = ys[0] ?? Object.keys(rows[0] ?? {}).find((k) => k !== x && num(rows[0][k]) !== null) ?? 'value';
+  const base: ChartData = { type: c.type, title: c.title, width: c.width, height: c.height, xLabel: c.x_label ?? columnLabel(x), yLabel: c.y_label ?? (ys.length > 1 ? '' : columnLabel(y0)), valueKind: MONEY.test(y0) ? 'currency' : RATES.test(y0) ? 'percent' : y0 === 'roas' ? 'ratio' : 'number' };
+  switch (c.type) {
+    case 'pie':
+    case 'funnel':
+      return chart(ctx, { ...base, items: rows.map((r) => ({ name: String(r[x] ?? '(none)'), value: num(r[y0]) ?? 0 })) });
+    case 'sankey':
+      return chart(ctx, { ...base, links: rows.filter((r) => c.series && r[x] !== r[c.series]).map((r) => ({ source: String(r[x]), target: String(r[c.series!]), value: num(r[y0]) ?? 0 })) });
+    case 'heatmap': {
+      const xs = distinct(rows.map((r) => r[x]));
+      const yv = distinct(rows.map((r) => r[c.series ?? '']));
+      return chart(ctx, { ...base, categories: xs, yCategories: yv, cells: rows.map((r) => [xs.indexOf(String(r[x] ?? '(none)')), yv.indexOf(String(r[c.series ?? ''] ?? '(none)')), num(r[y0])]) });
+    }
+    default: {
+      const categories = distinct(rows.map((r) => r[x]));
+      if (c.series) {
+        const names = distinct(rows.map((r) => r[c.series!]));
+        const series = names.map((name) => ({ name, values: categories.map((cat) => num(rows.find((r) => String(r[x] ?? '(none)') === cat && String(r[c.series!] ?? '(none)') === name)?.[y0])) }));
+        return chart(ctx, { ...base, categories, series });
+      }
+      const series = (ys.length > 0 ? ys : [y0]).map((col) => ({ name: columnLabel(col), values: categories.map((cat) => num(rows.find((r) => String(r[x] ?? '(none)') === cat)?.[col])) }));
+      return chart(ctx, { ...base, categories, series });
+    }
+  }
+}
+
+/** The parts a spec section adds itself: a table per query (unless show_table: false), its charts. */
+export function customParts(ctx: ViewContext, s: ReportSection, data: Record<string, Row[]>): Pick<SectionView, 'tables' | 'charts'> {
+  const tables: TableView[] = [];
+  const charts: ChartView[] = [];
+  for (const c of s.charts ?? []) charts.push(...specChart(ctx, c, data[c.query] ?? []));
+  for (const q of (s.queries ?? []) as ReportQuery[]) {
+    if (q.show_table === false) continue;
+    const rows = data[q.name] ?? [];
+    const columns = q.columns && q.columns.length > 0 ? q.columns : Object.keys(rows[0] ?? {}).filter((k) => !BOOKKEEPING.has(k));
+    tables.push(table(ctx, rows, columns, q.title));
+  }
+  return { tables, charts };
+}
+
+export function kpi(label: string, value: string, current: unknown, previous: unknown, inverse = false, note?: string): KpiView {
+  const k: KpiView = { label, display: value, delta: relChange(current, previous), inverse };
+  if (note) k.note = note;
+  return k;
+}
