@@ -13,20 +13,20 @@ export interface Campaign {
   type: 'SEARCH' | 'DISPLAY' | 'SOCIAL';
   channel: Channel;
   utm_campaign: string;
-  /** Average cost per click and click-through rate, for plausible spend rows. */
+  /** Average cost per click (EUR; solar and smart-home search terms are expensive) and click-through rate, for plausible spend rows. */
   cpc: number;
   ctr: number;
   landing: string;
 }
 
 export const CAMPAIGNS: readonly Campaign[] = [
-  { id: '20481001', name: 'Brand | Search | DACH', platform: 'google', type: 'SEARCH', channel: 'Paid Search', utm_campaign: 'brand_search', cpc: 0.62, ctr: 0.14, landing: '/' },
-  { id: '20481002', name: 'Generic | Smart Home Kits | Search', platform: 'google', type: 'SEARCH', channel: 'Paid Search', utm_campaign: 'generic_kits', cpc: 2.1, ctr: 0.045, landing: '/products/starter-kit' },
-  { id: '20481003', name: 'Competitor | Search', platform: 'google', type: 'SEARCH', channel: 'Paid Search', utm_campaign: 'competitor', cpc: 3.25, ctr: 0.028, landing: '/compare' },
-  { id: '20481004', name: 'Remarketing | Display | 30d', platform: 'google', type: 'DISPLAY', channel: 'Display', utm_campaign: 'remarketing_display', cpc: 0.48, ctr: 0.006, landing: '/offers/spring' },
-  { id: '120210000456001', name: 'Prospecting | Lookalike 1% | Video', platform: 'meta', type: 'SOCIAL', channel: 'Paid Social', utm_campaign: 'prospecting_lal', cpc: 0.85, ctr: 0.011, landing: '/offers/spring' },
-  { id: '120210000456002', name: 'Retargeting | Site Visitors 30d', platform: 'meta', type: 'SOCIAL', channel: 'Paid Social', utm_campaign: 'retargeting_30d', cpc: 0.64, ctr: 0.019, landing: '/products/starter-kit' },
-  { id: '120210000456003', name: 'Lead Gen | Installer Webinar', platform: 'meta', type: 'SOCIAL', channel: 'Paid Social', utm_campaign: 'webinar_leads', cpc: 1.35, ctr: 0.009, landing: '/webinar' },
+  { id: '20481001', name: 'Brand | Search | DACH', platform: 'google', type: 'SEARCH', channel: 'Paid Search', utm_campaign: 'brand_search', cpc: 1.9, ctr: 0.14, landing: '/' },
+  { id: '20481002', name: 'Generic | Smart Home Kits | Search', platform: 'google', type: 'SEARCH', channel: 'Paid Search', utm_campaign: 'generic_kits', cpc: 7.4, ctr: 0.045, landing: '/products/starter-kit' },
+  { id: '20481003', name: 'Competitor | Search', platform: 'google', type: 'SEARCH', channel: 'Paid Search', utm_campaign: 'competitor', cpc: 9.8, ctr: 0.028, landing: '/compare' },
+  { id: '20481004', name: 'Remarketing | Display | 30d', platform: 'google', type: 'DISPLAY', channel: 'Display', utm_campaign: 'remarketing_display', cpc: 1.1, ctr: 0.006, landing: '/offers/spring' },
+  { id: '120210000456001', name: 'Prospecting | Lookalike 1% | Video', platform: 'meta', type: 'SOCIAL', channel: 'Paid Social', utm_campaign: 'prospecting_lal', cpc: 1.6, ctr: 0.011, landing: '/offers/spring' },
+  { id: '120210000456002', name: 'Retargeting | Site Visitors 30d', platform: 'meta', type: 'SOCIAL', channel: 'Paid Social', utm_campaign: 'retargeting_30d', cpc: 1.3, ctr: 0.019, landing: '/products/starter-kit' },
+  { id: '120210000456003', name: 'Lead Gen | Installer Webinar', platform: 'meta', type: 'SOCIAL', channel: 'Paid Social', utm_campaign: 'webinar_leads', cpc: 4.2, ctr: 0.009, landing: '/webinar' },
 ];
 
 export const byChannel = (channel: Channel, stage: 'first' | 'later'): readonly Campaign[] => {

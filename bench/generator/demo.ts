@@ -123,8 +123,9 @@ export async function generateDemo(options: DemoOptions): Promise<DemoResult> {
     const day = new Date(startMs + d * DAY).toISOString().slice(0, 10);
     for (const c of CAMPAIGNS) {
       const landed = clicks.get(`${c.id}|${day}`) ?? 0;
-      // Not every ad click becomes a tracked visit (consent banners, bounces before the tag fires).
-      const adClicks = landed === 0 ? rng.int(0, 2) : Math.round(landed * (1.15 + 0.25 * rng.next()));
+      // Not every ad click becomes a tracked visit: in the DACH market roughly half of visitors decline
+      // analytics consent, and some bounce before the tag fires.
+      const adClicks = landed === 0 ? rng.int(0, 3) : Math.round(landed * (1.8 + 0.8 * rng.next()));
       const impressions = Math.round((adClicks + 1) / c.ctr * (0.85 + 0.3 * rng.next()));
       const cost = Math.round(adClicks * c.cpc * (0.8 + 0.4 * rng.next()) * 100) / 100;
       if (c.platform === 'google') {
