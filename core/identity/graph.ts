@@ -11,7 +11,7 @@
 import { RunError } from '../errors.ts';
 import { countsTowardSize, rankOf, weakRank } from './config.ts';
 import type { IdentityConfig } from './config.ts';
-import { drop, exec, rows, scalar, temp } from './sql.ts';
+import { bytewise, drop, exec, rows, scalar, temp } from './sql.ts';
 import type { Sql } from './sql.ts';
 
 /**
@@ -105,7 +105,7 @@ export async function buildNodes(sql: Sql, config: IdentityConfig, source: strin
   await temp(
     sql,
     'tpi_node',
-    `select row_number() over (order by identifier_type collate "C", identifier_value collate "C") as node_id,
+    `select row_number() over (order by ${bytewise(sql.dialect, 'identifier_type')}, ${bytewise(sql.dialect, 'identifier_value')}) as node_id,
        identifier_type, identifier_value, case ${whens.join(' ')} else ${config.strength.length + 1} end as rank,
        first_seen_at, last_seen_at, observations
      from tpi_ids d ${notBlocked}`,
@@ -114,10 +114,9 @@ export async function buildNodes(sql: Sql, config: IdentityConfig, source: strin
   await temp(
     sql,
     'tpi_mem',
-    `select observation_id, node_id from (
-       select m.observation_id, n.node_id, count(*) over (partition by m.observation_id) as k
-       from ${source} m join tpi_node n on n.identifier_type = m.identifier_type and n.identifier_value = m.identifier_value
-     ) x where k >= 2`,
+    `select m.observation_id, n.node_id
+     from ${source} m join tpi_node n on n.identifier_type = m.identifier_type and n.identifier_value = m.identifier_value
+     where m.observation_id in (select observation_id from ${source} group by observation_id having count(*) >= 2)`,
   );
   const parts: string[] = [];
   const bindings: unknown[] = [];
@@ -153,7 +152,6 @@ export interface StitchStats {
 export async function stitch(sql: Sql, config: IdentityConfig): Promise<StitchStats> {
   const stats: StitchStats = { rounds: 0 };
   const max = config.max_rounds;
-  stats.rounds += await components(sql, 'tpi_raw', 'select observation_id, node_id from tpi_mem', max, 'select node_id from tpi_node');
 
   // Top-down: the components at each strength level, kept when they satisfy every guard, split at
   // the next level (without this level's identifiers) when they do not.
@@ -171,6 +169,9 @@ export async function stitch(sql: Sql, config: IdentityConfig): Promise<StitchSt
       max,
       `select node_id from tpi_act where rank <= ${r}`,
     );
+    // The first level holds every identifier but the weak ones: the raw components are its
+    // components joined by the weak identifiers' observations, found on the contracted graph.
+    if (visited.length === 1) await temp(sql, 'tpi_top', 'select node_id, label from tpi_cr');
     await temp(sql, 'tpi_viol', `select distinct label from (${violations('tpi_cr')}) v`);
     await exec(
       sql,
@@ -184,6 +185,7 @@ export async function stitch(sql: Sql, config: IdentityConfig): Promise<StitchSt
     await temp(sql, 'tpi_act', 'select node_id, rank from tpi_act2');
     if ((await scalar(sql, 'select count(*) as n from tpi_act')) === 0) break;
   }
+  await rawComponents(sql, visited.length > 0, R, stats, max);
 
   // Bottom-up: kept components become persons; at each level the identifiers peeled off a broken
   // component attach to the persons below them where no guard objects.
@@ -213,19 +215,55 @@ export async function stitch(sql: Sql, config: IdentityConfig): Promise<StitchSt
 }
 
 /**
+ * tpi_raw, the unguarded components. With the first level's components (tpi_top: every identifier
+ * but the weak ones) only the observations holding a weak identifier can join more: their members
+ * are replaced by their top-level label (the smallest node of that component, so minima are
+ * unchanged) and the components of that small graph relabel whole top-level components.
+ */
+async function rawComponents(sql: Sql, top: boolean, R: number, stats: StitchStats, max: number): Promise<void> {
+  if (!top) {
+    stats.rounds += await components(sql, 'tpi_raw', 'select observation_id, node_id from tpi_mem', max, 'select node_id from tpi_node');
+    return;
+  }
+  stats.rounds += await components(
+    sql,
+    'tpi_wk',
+    `select m.observation_id, coalesce(t.label, m.node_id) as node_id from tpi_mem m left join tpi_top t on t.node_id = m.node_id
+     where m.observation_id in (select w.observation_id from tpi_mem w join tpi_node n on n.node_id = w.node_id where n.rank = ${R})`,
+    max,
+  );
+  await temp(
+    sql,
+    'tpi_raw',
+    `select n.node_id, coalesce(w.label, t.label, n.node_id) as label from tpi_node n
+     left join tpi_top t on t.node_id = n.node_id left join tpi_wk w on w.node_id = coalesce(t.label, n.node_id)`,
+  );
+  await drop(sql, 'tpi_top', 'tpi_wk');
+}
+
+/**
  * For the groups in tpi_g(node_id, label): the persons each touches (tpi_adj, tpi_gs: how many, the
  * first two), the guard counts of the group (tpi_gc), of those persons (tpi_pc) and of their union
- * (tpi_usum), and the first guard that union breaks (tpi_ubad).
+ * (tpi_usum), and the first guard that union breaks (tpi_ubad). `again`: the groups are unions of
+ * the single identifiers of the previous call and tpi_assign has not changed since, so the persons
+ * each identifier touches (tpi_adjn) and the persons' counts are reused instead of recomputed.
  */
-async function measureGroups(sql: Sql): Promise<void> {
+async function measureGroups(sql: Sql, again: boolean): Promise<void> {
+  if (!again) {
+    await temp(
+      sql,
+      'tpi_adjn',
+      `select distinct g.node_id, a.pkey from tpi_g g
+       join tpi_mem m1 on m1.node_id = g.node_id
+       join tpi_mem m2 on m2.observation_id = m1.observation_id
+       join tpi_assign a on a.node_id = m2.node_id`,
+    );
+  }
   await temp(
     sql,
     'tpi_adj',
     `select glabel, pkey, row_number() over (partition by glabel order by pkey) as rn from (
-       select distinct g.label as glabel, a.pkey from tpi_g g
-       join tpi_mem m1 on m1.node_id = g.node_id
-       join tpi_mem m2 on m2.observation_id = m1.observation_id
-       join tpi_assign a on a.node_id = m2.node_id
+       select distinct g.label as glabel, a.pkey from tpi_g g join tpi_adjn a on a.node_id = g.node_id
      ) d`,
   );
   await temp(
@@ -235,12 +273,14 @@ async function measureGroups(sql: Sql): Promise<void> {
      from (select distinct label as glabel from tpi_g) g left join tpi_adj a on a.glabel = g.glabel group by g.glabel`,
   );
   await temp(sql, 'tpi_gc', 'select g.label as glabel, c.ckey, count(*) as n, min(c.lim) as lim from tpi_g g join tpi_lim c on c.node_id = g.node_id group by g.label, c.ckey');
-  await temp(
-    sql,
-    'tpi_pc',
-    `select a.pkey, c.ckey, count(*) as n, min(c.lim) as lim from tpi_assign a join tpi_lim c on c.node_id = a.node_id
-     where a.pkey in (select pkey from tpi_adj) group by a.pkey, c.ckey`,
-  );
+  if (!again) {
+    await temp(
+      sql,
+      'tpi_pc',
+      `select a.pkey, c.ckey, count(*) as n, min(c.lim) as lim from tpi_assign a join tpi_lim c on c.node_id = a.node_id
+       where a.pkey in (select pkey from tpi_adjn) group by a.pkey, c.ckey`,
+    );
+  }
   await temp(
     sql,
     'tpi_usum',
@@ -268,7 +308,7 @@ async function attachLevel(sql: Sql, peeled: string, weak: boolean, stats: Stitc
   // First each identifier alone: one that would break a guard with the persons it touches is out
   // before groups form, so a junk value cannot glue the identifiers seen with it into one group.
   await temp(sql, 'tpi_g', 'select node_id, node_id as label from tpi_p');
-  await measureGroups(sql);
+  await measureGroups(sql, false);
   const reject = (kind: string, where: string) =>
     exec(
       sql,
@@ -289,7 +329,7 @@ async function attachLevel(sql: Sql, peeled: string, weak: boolean, stats: Stitc
      where ${weak ? 's.na <= 1 and ' : ''}(s.na = 0 or not exists (select 1 from tpi_ubad b where b.glabel = s.glabel))`,
   );
   stats.rounds += await components(sql, 'tpi_g', 'select m.observation_id, m.node_id from tpi_mem m join tpi_p2 p on p.node_id = m.node_id', max, 'select node_id from tpi_p2');
-  await measureGroups(sql);
+  await measureGroups(sql, true);
   if (weak) {
     await reject('never_alone', 's.na >= 2');
     await reject('guard', 's.na = 1 and b.glabel is not null');
@@ -383,5 +423,5 @@ async function attachLevel(sql: Sql, peeled: string, weak: boolean, stats: Stitc
      select 'limit', g.node_id, p.pkey, p.pkey, cast(null as bigint), p.ckey, cast(null as bigint), l.lim, 1
      from tpi_g g join tpi_pre p on p.glabel = g.label left join tpi_limits l on l.ckey = p.ckey where not p.accepted`,
   );
-  await drop(sql, 'tpi_p', 'tpi_p2', 'tpi_g', 'tpi_adj', 'tpi_gs', 'tpi_gc', 'tpi_pc', 'tpi_usum', 'tpi_ubad', 'tpi_cand', 'tpi_mg', 'tpi_ent', 'tpi_cm', 'tpi_ebad', 'tpi_assign2', 'tpi_pre', 'tpi_limits');
+  await drop(sql, 'tpi_p', 'tpi_p2', 'tpi_g', 'tpi_adj', 'tpi_adjn', 'tpi_gs', 'tpi_gc', 'tpi_pc', 'tpi_usum', 'tpi_ubad', 'tpi_cand', 'tpi_mg', 'tpi_ent', 'tpi_cm', 'tpi_ebad', 'tpi_assign2', 'tpi_pre', 'tpi_limits');
 }

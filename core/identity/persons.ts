@@ -188,11 +188,13 @@ export async function writeOutputs(sql: Sql, options: WriteOptions): Promise<voi
   await temp(
     sql,
     'tpi_out_persons',
-    `select np.person_id, min(nd.first_seen_at) as first_seen_at, max(nd.last_seen_at) as last_seen_at, np.identifier_count,
+    `select np.person_id, s.first_seen_at, s.last_seen_at, np.identifier_count,
        case when np.kept then np.created_run_id else cast(? as text) end as created_run_id,
        case when np.change is null then np.updated_run_id else cast(? as text) end as updated_run_id
-     from tpi_np np join tpi_person p on p.pkey = np.pkey join tpi_node nd on nd.node_id = p.node_id
-     group by np.person_id, np.identifier_count, np.kept, np.created_run_id, np.change, np.updated_run_id`,
+     from tpi_np np join (
+       select p.pkey, min(nd.first_seen_at) as first_seen_at, max(nd.last_seen_at) as last_seen_at
+       from tpi_person p join tpi_node nd on nd.node_id = p.node_id group by p.pkey
+     ) s on s.pkey = np.pkey`,
     [runId, runId],
   );
   // persons has no identifier columns: its scope is the previous persons of the scope's identifiers.

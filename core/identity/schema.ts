@@ -14,8 +14,14 @@ export const identityMigration: Migration = {
   version: 2,
   name: 'persons, identity_map, person_merges, identity_rejections, identity_changes',
   async up(db, dialect) {
+    // Keys and indexes serve PostgreSQL's planner and the lookups of BI tools. DuckDB joins by hashing
+    // whatever the indexes, and maintaining ART indexes dominated the stage's writes: inserting 332k
+    // identity_map rows and committing took ~2 s with its key and index against ~0.4 s without
+    // (bench/stitch-journeys.ts). The stage itself keeps the keys unique on both engines.
+    const indexed = dialect === 'postgres';
     await db.schema.createTable('persons', (t) => {
-      t.text('person_id').primary();
+      t.text('person_id').notNullable();
+      if (indexed) t.primary(['person_id']);
       t.timestamp('first_seen_at', tz).nullable();
       t.timestamp('last_seen_at', tz).nullable();
       t.integer('identifier_count').notNullable();
@@ -26,8 +32,10 @@ export const identityMigration: Migration = {
       t.text('identifier_type').notNullable();
       t.text('identifier_value').notNullable();
       t.text('person_id').notNullable();
-      t.primary(['identifier_type', 'identifier_value']);
-      t.index(['person_id'], 'identity_map_person_idx');
+      if (indexed) {
+        t.primary(['identifier_type', 'identifier_value']);
+        t.index(['person_id'], 'identity_map_person_idx');
+      }
     });
     await db.schema.createTable('person_merges', (t) => {
       t.text('run_id').notNullable();
@@ -40,8 +48,10 @@ export const identityMigration: Migration = {
       t.text('explanation');
       // Not `at`: DuckDB reserves that word (AT TIME ZONE), and every BI query would have to quote it.
       t.timestamp('changed_at', tz).notNullable();
-      t.index(['person_id'], 'person_merges_person_idx');
-      t.index(['other_person_id'], 'person_merges_other_person_idx');
+      if (indexed) {
+        t.index(['person_id'], 'person_merges_person_idx');
+        t.index(['other_person_id'], 'person_merges_other_person_idx');
+      }
     });
     await db.schema.createTable('identity_rejections', (t) => {
       t.text('run_id').notNullable();
@@ -55,16 +65,20 @@ export const identityMigration: Migration = {
       t.text('detail');
       // The unguarded component it belongs to (null for blocklisted values): rows are replaced with it.
       t.text('component_key');
-      t.index(['identifier_type', 'identifier_value'], 'identity_rejections_identifier_idx');
-      t.index(['component_key'], 'identity_rejections_component_idx');
+      if (indexed) {
+        t.index(['identifier_type', 'identifier_value'], 'identity_rejections_identifier_idx');
+        t.index(['component_key'], 'identity_rejections_component_idx');
+      }
     });
     await db.schema.createTable('identity_changes', (t) => {
       t.text('run_id').notNullable();
       t.text('person_id').notNullable();
       // created | updated | merged | removed
       t.text('change').notNullable();
-      t.primary(['run_id', 'person_id']);
-      t.index(['person_id'], 'identity_changes_person_idx');
+      if (indexed) {
+        t.primary(['run_id', 'person_id']);
+        t.index(['person_id'], 'identity_changes_person_idx');
+      }
     });
     await db.schema.createTable('identity_nodes', (t) => {
       t.text('identifier_type').notNullable();
@@ -72,9 +86,8 @@ export const identityMigration: Migration = {
       t.text('component_key').notNullable();
       // Observations of it when last stitched: a different count now means one was added or removed.
       t.bigInteger('observations').notNullable();
-      // PostgreSQL looks scopes up through these. DuckDB joins by hashing whatever the indexes, and
-      // maintaining them tripled the time to write this table (330k rows: 1.5 s against 0.47 s).
-      if (dialect === 'postgres') {
+      // PostgreSQL looks scopes up through these (330k rows on DuckDB: 1.5 s to write with them, 0.47 s without).
+      if (indexed) {
         t.primary(['identifier_type', 'identifier_value']);
         t.index(['component_key'], 'identity_nodes_component_idx');
       }

@@ -13,16 +13,27 @@ export interface Sql {
   dialect: Dialect;
   /** Work tables created in this transaction and not dropped yet (a `drop` of anything else is skipped). */
   tables?: Set<string>;
+  /** Called after each statement with its first words and duration (benchmarks, debugging). */
+  onStep?: (name: string, ms: number) => void;
+}
+
+/** Runs one statement, timed for `onStep`. */
+async function run(sql: Sql, text: string, bindings: readonly unknown[]): Promise<{ rows?: unknown[]; rowCount?: number }> {
+  if (!sql.onStep) return sql.db.raw(text, bindings as Knex.RawBinding[]);
+  const started = performance.now();
+  const result = await sql.db.raw(text, bindings as Knex.RawBinding[]);
+  sql.onStep(text.replace(/\s+/g, ' ').slice(0, 90), performance.now() - started);
+  return result;
 }
 
 export async function rows<T = Record<string, unknown>>(sql: Sql, text: string, bindings: readonly unknown[] = []): Promise<T[]> {
-  const result = await sql.db.raw(text, bindings as Knex.RawBinding[]);
+  const result = await run(sql, text, bindings);
   return (result.rows ?? []) as T[];
 }
 
 /** Runs a statement; returns the rows it changed (inserts, updates, deletes). */
 export async function exec(sql: Sql, text: string, bindings: readonly unknown[] = []): Promise<number> {
-  const result = await sql.db.raw(text, bindings as Knex.RawBinding[]);
+  const result = await run(sql, text, bindings);
   return Number(result.rowCount ?? 0);
 }
 
@@ -36,7 +47,7 @@ export async function scalar(sql: Sql, text: string, bindings: readonly unknown[
 /** (Re)creates temporary table `name` from a query. */
 export async function temp(sql: Sql, name: string, select: string, bindings: readonly unknown[] = []): Promise<void> {
   await drop(sql, name);
-  await sql.db.raw(`create temporary table ${name} as ${select}`, bindings as Knex.RawBinding[]);
+  await run(sql, `create temporary table ${name} as ${select}`, bindings);
   sql.tables?.add(name);
   await analyze(sql, name);
 }
@@ -45,14 +56,19 @@ export async function temp(sql: Sql, name: string, select: string, bindings: rea
 export async function drop(sql: Sql, ...names: string[]): Promise<void> {
   for (const name of names) {
     if (sql.tables && !sql.tables.has(name)) continue;
-    await sql.db.raw(`drop table if exists ${name}`);
+    await run(sql, `drop table if exists ${name}`, []);
     sql.tables?.delete(name);
   }
 }
 
 /** PostgreSQL never auto-analyzes temporary tables; without statistics it guesses sizes and nests loops. */
 export async function analyze(sql: Sql, name: string): Promise<void> {
-  if (sql.dialect === 'postgres') await sql.db.raw(`analyze ${name}`);
+  if (sql.dialect === 'postgres') await run(sql, `analyze ${name}`, []);
+}
+
+/** `expr` in byte order: DuckDB compares text by bytes already (its binary collation is the default, "C" an alias). */
+export function bytewise(dialect: Dialect, expr: string): string {
+  return dialect === 'duckdb' ? expr : `${expr} collate "C"`;
 }
 
 /** `expr` contains a match of the regular expression bound as the next parameter. */

@@ -90,11 +90,14 @@ export async function setIdentity(store: Store, runId: string, persons: Record<s
   for (const [person, identifiers] of Object.entries(persons)) {
     const exists = await k('persons').where({ person_id: person }).first('person_id');
     changed.set(person, exists ? 'updated' : 'created');
-    await k('persons').insert({ person_id: person, identifier_count: identifiers.length, created_run_id: runId, updated_run_id: runId }).onConflict('person_id').merge(['identifier_count', 'updated_run_id']);
+    // Replace, not upsert: on DuckDB these tables have no keys to conflict on (core/identity/schema.ts).
+    if (exists) await k('persons').where({ person_id: person }).update({ identifier_count: identifiers.length, updated_run_id: runId });
+    else await k('persons').insert({ person_id: person, identifier_count: identifiers.length, created_run_id: runId, updated_run_id: runId });
     for (const [type, value] of identifiers) {
       const before = await k('identity_map').where({ identifier_type: type, identifier_value: value }).first('person_id');
       if (before && before.person_id !== person && !changed.has(before.person_id)) changed.set(before.person_id, 'updated');
-      await k('identity_map').insert({ identifier_type: type, identifier_value: value, person_id: person }).onConflict(['identifier_type', 'identifier_value']).merge(['person_id']);
+      await k('identity_map').where({ identifier_type: type, identifier_value: value }).delete();
+      await k('identity_map').insert({ identifier_type: type, identifier_value: value, person_id: person });
     }
   }
   await recordChanges(store, runId, changed);
@@ -121,7 +124,8 @@ export async function rejectIdentifiers(store: Store, runId: string, identifiers
 
 async function recordChanges(store: Store, runId: string, changed: Map<string, string>): Promise<void> {
   for (const [person_id, change] of changed) {
-    await store.knex('identity_changes').insert({ run_id: runId, person_id, change }).onConflict(['run_id', 'person_id']).ignore();
+    const recorded = await store.knex('identity_changes').where({ run_id: runId, person_id }).first('person_id');
+    if (!recorded) await store.knex('identity_changes').insert({ run_id: runId, person_id, change });
   }
 }
 
