@@ -1,0 +1,80 @@
+// Benchmark of issue #4's target: stitching and journeys together on one world of EVENTS web events
+// (default 1,000,000) for PERSONS persons (default 100,000, about 330,000 identifiers; see
+// bench/identity-world.ts), on a fresh store: a first identity run, then a full journeys build, as a
+// pipeline run does them. Prints wall and CPU time per stage, the total, and the slowest statements
+// of each (all of them with PROFILE=1); asserts nothing. Timings depend on the machine's load: run
+// it a few times and keep the best.
+//   npm exec -- node bench/stitch-journeys.ts [store-url] [events] [persons]
+//   e.g. npm exec -- node bench/stitch-journeys.ts postgres://postgres@127.0.0.1:5432/test?schema=tp_bench_stitch
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { resolveIdentityConfig } from '../core/identity/config.ts';
+import { runIdentity } from '../core/identity/stage.ts';
+import { resolveJourneysConfig } from '../core/journeys/config.ts';
+import { buildJourneys } from '../core/journeys/stage.ts';
+import { openStore } from '../core/store/index.ts';
+import { insertContacts, insertEventIdentifiers, insertEvents } from './identity-world.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'touchpoint-bench-stitch-'));
+const url = process.argv[2] || `duckdb://${join(dir, 'bench.duckdb')}`;
+const EVENTS = Number(process.argv[3] || 1_000_000);
+const world = { persons: Number(process.argv[4] || 100_000) };
+const PROFILE = process.env.PROFILE === '1';
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+
+/** Wall and CPU time (DuckDB's threads included) of `work`, and its statements, slowest first. */
+async function timed<T>(label: string, work: (onStep: (name: string, ms: number) => void) => Promise<T>): Promise<{ result: T; ms: number }> {
+  const steps = new Map<string, number>();
+  let calls = 0;
+  const onStep = (name: string, ms: number) => {
+    calls++;
+    steps.set(name, (steps.get(name) ?? 0) + ms);
+  };
+  const started = performance.now();
+  const cpu = process.cpuUsage();
+  const result = await work(onStep);
+  const ms = performance.now() - started;
+  const used = process.cpuUsage(cpu);
+  const inStatements = [...steps.values()].reduce((a, b) => a + b, 0);
+  console.log(`${label}: ${seconds(ms)} (cpu ${seconds((used.user + used.system) / 1000)}; ${calls} statements took ${seconds(inStatements)}, the rest is the commit and Node)`);
+  const slowest = [...steps].toSorted((a, b) => b[1] - a[1]);
+  for (const [name, stepMs] of PROFILE ? slowest : slowest.slice(0, 8)) console.log(`  ${String(Math.round(stepMs)).padStart(6)} ms  ${name}`);
+  return { result, ms };
+}
+
+const store = await openStore({ url });
+try {
+  if (store.dialect === 'postgres') {
+    for (const t of ['journeys', 'journey_touchpoints', 'journeys_state', 'journeys_scope', 'persons', 'identity_map', 'person_merges', 'identity_rejections', 'identity_changes', 'identity_nodes', 'identity_state', 'events', 'identifier_observations', 'spend', 'quarantine', 'stream_state', 'runs', 'schema_migrations']) {
+      await store.knex.schema.dropTableIfExists(t);
+    }
+  }
+  await store.migrate();
+  await store.startRun({ run_id: 'load', pipeline: 'bench' });
+  const setup = performance.now();
+  await insertEventIdentifiers(store, world, 'load', 0, EVENTS);
+  await insertContacts(store, world, 'load');
+  await insertEvents(store, world, 'load', 0, EVENTS, true);
+  // The load's own write-out (DuckDB folds the WAL in at 256MB) and PostgreSQL's statistics of the
+  // new rows (autovacuum would gather them soon after a load) are the load's cost, not the stages'.
+  await store.knex.raw(store.dialect === 'duckdb' ? 'checkpoint' : 'analyze events, identifier_observations');
+  const [counts] = (
+    await store.knex.raw(
+      'select (select count(*) from events) as events, (select count(*) from identifier_observations) as observations, (select count(distinct identifier_type || identifier_value) from identifier_observations) as ids',
+    )
+  ).rows;
+  console.log(
+    `setup (${store.dialect}): ${Number(counts.events).toLocaleString('en')} events, ${Number(counts.observations).toLocaleString('en')} observations, ${Number(counts.ids).toLocaleString('en')} identifiers in ${seconds(performance.now() - setup)}`,
+  );
+  const identity = await timed('identity, first run', (onStep) => runIdentity(store, { config: resolveIdentityConfig({}), runId: 'load', onStep }));
+  const s = identity.result;
+  console.log(`  persons=${s.persons} rounds=${s.rounds} rejected=${JSON.stringify(s.rejected)} ms=${JSON.stringify(s.ms)}`);
+  const journeys = await timed('journeys, full build', (onStep) => buildJourneys(store, { runId: 'load', config: resolveJourneysConfig({}), onStep }));
+  console.log(`  ${JSON.stringify(journeys.result)}`);
+  console.log(`stitching + journeys: ${seconds(identity.ms + journeys.ms)} (load average ${(await import('node:fs')).readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')})`);
+} finally {
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+}
