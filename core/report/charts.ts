@@ -40,6 +40,18 @@ export interface ChartData {
   /** sankey: node names must be unique and the graph acyclic; `label` is shown instead of the name. */
   links?: { source: string; target: string; value: number }[];
   nodeLabel?: (name: string) => string;
+  /** sankey: the column of each node (default: ECharts's own layout) and a heading per column. */
+  nodeDepth?: (name: string) => number;
+  /** sankey: the nodes in drawing order, top to bottom within a column (default: as the links name them). */
+  nodes?: string[];
+  columns?: string[];
+  /** sankey: a colour per node label, so a channel keeps its colour from column to column. */
+  nodeColors?: Record<string, string>;
+  /** bar / line: a fixed value-axis range (NPS: −100…100; CSAT: 0…1). */
+  yMin?: number;
+  yMax?: number;
+  /** bar / line: write each value at its point or bar (few points: the reader needs no ruler). */
+  showValues?: boolean;
   /** heatmap: y categories and [x index, y index, value] cells. */
   yCategories?: string[];
   cells?: [number, number, number | null][];
@@ -114,6 +126,8 @@ function option(c: ChartData, fmt: Formatter | undefined): EChartsOption {
         nameTextStyle: { color: MUTED, fontSize: 11 },
         axisLabel: { color: MUTED, fontSize: 10, formatter: (v: number) => fmtValue(v) },
         splitLine: { lineStyle: { color: '#e5e7eb' } },
+        min: c.yMin,
+        max: c.yMax,
       };
       const rotated = !c.horizontal && (c.categories ?? []).length > 6;
       const twoAxes = !c.horizontal && series.some((s) => s.axis === 1);
@@ -131,9 +145,10 @@ function option(c: ChartData, fmt: Formatter | undefined): EChartsOption {
           stack: s.stack,
           yAxisIndex: twoAxes ? (s.axis ?? 0) : undefined,
           barMaxWidth: 36,
-          symbolSize: 6,
-          lineStyle: { width: 2 },
+          symbolSize: 7,
+          lineStyle: { width: 2.5 },
           connectNulls: false,
+          label: c.showValues ? { show: true, position: 'top', fontSize: 11, color: TEXT, formatter: (p: { value: unknown }) => fmtValue(Number(p.value)) } : undefined,
         })) as EChartsOption['series'],
       };
     }
@@ -170,25 +185,39 @@ function option(c: ChartData, fmt: Formatter | undefined): EChartsOption {
         ],
       };
     case 'sankey': {
-      const names = new Set<string>();
-      for (const l of c.links ?? []) names.add(l.source).add(l.target);
+      const linked = new Set<string>();
+      for (const l of c.links ?? []) linked.add(l.source).add(l.target);
+      const names = new Set([...(c.nodes ?? []).filter((n) => linked.has(n)), ...linked]);
       const label = c.nodeLabel ?? ((n: string) => n);
+      const width = c.width ?? 720;
+      // Room on the right for the last column's labels; each column's heading sits above its nodes.
+      const [left, right, nodeWidth] = [8, 112, 14];
+      const top = c.columns ? 58 : 36;
+      const depths = c.nodeDepth ? [...names].map(c.nodeDepth) : [];
+      const last = Math.max(1, ...depths);
+      const x = (d: number) => left + (d * (width - left - right - nodeWidth)) / last;
       return {
         ...base,
+        graphic: (c.columns ?? []).map((text, d) => ({ type: 'text', left: x(d), top: 32, style: { text, fontSize: 11, fontWeight: 'bold', fill: MUTED, fontFamily: FONT } })),
         series: [
           {
             type: 'sankey',
-            top: 36,
+            top,
             bottom: 8,
-            left: 8,
-            right: 110,
-            nodeGap: 10,
-            nodeWidth: 14,
-            layoutIterations: 32,
-            data: [...names].map((name) => ({ name })),
+            left,
+            right,
+            nodeGap: 16,
+            nodeWidth,
+            nodeAlign: 'left',
+            layoutIterations: 0,
+            data: [...names].map((name) => ({
+              name,
+              ...(c.nodeDepth ? { depth: c.nodeDepth(name) } : {}),
+              ...(c.nodeColors?.[label(name)] ? { itemStyle: { color: c.nodeColors[label(name)] } } : {}),
+            })),
             links: c.links ?? [],
-            label: { fontSize: 10, color: TEXT, position: 'right', textBorderColor: '#ffffff', textBorderWidth: 3, formatter: (p: { name: string }) => label(p.name) },
-            lineStyle: { color: 'gradient', opacity: 0.35 },
+            label: { fontSize: 11, color: TEXT, position: 'right', textBorderColor: '#ffffff', textBorderWidth: 3, formatter: (p: { name: string; value?: unknown }) => `${label(p.name)} ${fmtValue(Number(p.value ?? 0))}` },
+            lineStyle: { color: 'source', opacity: 0.3 },
           },
         ],
       };
@@ -199,7 +228,7 @@ function option(c: ChartData, fmt: Formatter | undefined): EChartsOption {
         ...base,
         grid: { left: 120, right: 16, top: 40, bottom: 84 },
         xAxis: { type: 'category', data: c.categories ?? [], name: c.xLabel, nameLocation: 'middle', nameGap: 30, nameTextStyle: { color: MUTED, fontSize: 11 }, axisLabel: { fontSize: 10, interval: 0, width: 80, overflow: 'truncate' }, splitArea: { show: true } },
-        yAxis: { type: 'category', data: c.yCategories ?? [], name: c.yLabel, nameLocation: 'middle', nameGap: 108, nameTextStyle: { color: MUTED, fontSize: 11 }, axisLabel: { fontSize: 10, width: 100, overflow: 'truncate' } },
+        yAxis: { type: 'category', inverse: true, data: c.yCategories ?? [], name: c.yLabel, nameLocation: 'middle', nameGap: 108, nameTextStyle: { color: MUTED, fontSize: 11 }, axisLabel: { fontSize: 10, width: 100, overflow: 'truncate' } },
         visualMap: { min: Math.min(0, ...values), max: Math.max(1, ...values), calculable: false, orient: 'horizontal', left: 'center', bottom: 0, itemHeight: 120, textStyle: { fontSize: 10, color: MUTED }, inRange: { color: ['#f3f6fa', colors[0]] }, formatter: (v: unknown) => fmtValue(Number(v)) },
         series: [{ type: 'heatmap', data: c.cells ?? [], label: { show: true, fontSize: 9, formatter: (p: { value: unknown }) => fmtValue(Number((p.value as number[])[2])) } }],
       };

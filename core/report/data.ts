@@ -23,6 +23,8 @@ export interface TemplateData {
   paths: Row[];
   cx: Row[];
   prevCx: Row[];
+  /** NPS and CSAT by month (segment_type month), the 12 months up to the period's end, oldest first. */
+  cxTrend?: Row[];
   /** roi_results of the report's model. */
   roi: Row[];
   /** attribution_results by channel, every model. */
@@ -87,9 +89,29 @@ async function byPeriod(db: Knex, table: string, p: ResolvedPeriod | null, where
   return (await q) as Row[];
 }
 
+export const TREND_MONTHS = 12;
+
+/**
+ * NPS and CSAT per month for a trend: a month-long report period has one month of its own, so the
+ * months come from the `all` period (its month rows span the whole history) when the pipeline
+ * computes it, topped up with the month rows of the period and its comparison (computed just now,
+ * so they win for their months).
+ */
+export async function surveyTrend(db: Knex, p: ResolvedPeriod, c: ResolvedPeriod | null): Promise<Row[]> {
+  const end = p.endDate?.slice(0, 7) ?? null;
+  const read = (period: string) => {
+    const q = db('cx_metrics').where({ period, segment_type: 'month' }).whereIn('metric', ['nps', 'csat']);
+    return (end ? q.where('segment_value', '<=', end) : q) as Promise<Row[]>;
+  };
+  const byKey = new Map<string, Row>();
+  for (const key of ['all', ...(c ? [c.key] : []), p.key]) for (const r of await read(key)) byKey.set(`${String(r.metric)}|${String(r.segment_value)}`, r);
+  const months = [...new Set([...byKey.values()].map((r) => String(r.segment_value)))].sort().slice(-TREND_MONTHS);
+  return [...byKey.values()].filter((r) => months.includes(String(r.segment_value))).sort((a, b) => String(a.segment_value).localeCompare(String(b.segment_value)) || String(a.metric).localeCompare(String(b.metric)));
+}
+
 /** Everything a built-in template may show; each part is empty when its analytics produced nothing. */
 export async function templateData(db: Knex, template: string, model: string, p: ResolvedPeriod, c: ResolvedPeriod | null): Promise<TemplateData> {
-  const empty: TemplateData = { journeys: null, prevJourneys: null, timeToConvert: [], funnels: [], prevFunnels: [], flows: [], paths: [], cx: [], prevCx: [], roi: [], attribution: [], prevAttribution: [] };
+  const empty: TemplateData = { journeys: null, prevJourneys: null, timeToConvert: [], funnels: [], prevFunnels: [], flows: [], paths: [], cx: [], prevCx: [], cxTrend: [], roi: [], attribution: [], prevAttribution: [] };
   const data = { ...empty, journeys: await journeyFigures(db, p), prevJourneys: await journeyFigures(db, c) };
   if (template === 'cx') {
     data.timeToConvert = await timeToConvert(db, p);
@@ -99,6 +121,7 @@ export async function templateData(db: Knex, template: string, model: string, p:
     data.paths = await byPeriod(db, 'path_results', p, { kind: 'conversion_path' }, ['rank']);
     data.cx = await byPeriod(db, 'cx_metrics', p, {}, ['metric', 'segment_type', 'segment_value']);
     data.prevCx = await byPeriod(db, 'cx_metrics', c, { segment_type: 'all' }, ['metric']);
+    data.cxTrend = await surveyTrend(db, p, c);
   }
   // The roi template's figures; the cx template uses the total for its revenue KPI.
   data.roi = await byPeriod(db, 'roi_results', p, { model }, ['dimension', 'key']);

@@ -65,8 +65,8 @@ describeEachEngine('deliverReport', (engine) => {
     const parts = leaves(mail);
     const text = parts.find((p) => p.headers['content-type'].startsWith('text/plain'))!.body.toString('utf8');
     expect(text).toContain('Revenue rose 12% to €48,200');
-    expect(text).toContain('revenue: 48,200');
-    expect(text).toContain('conversion rate: 0.04');
+    expect(text).toContain('Revenue: €48,200');
+    expect(text).toContain('Conversion rate: 4.2%');
     const html = parts.find((p) => p.headers['content-type'].startsWith('text/html'))!.body.toString('utf8');
     expect(html).toBe(rendered.html);
     const pdf = parts.find((p) => p.headers['content-type'].startsWith('application/pdf'))!;

@@ -8,13 +8,16 @@ export interface Formatter {
   locale: string;
   currency: string;
   number(v: unknown, digits?: number): string;
-  currency_(v: unknown): string;
+  /** Money; whole units from 1,000 up unless `digits` says otherwise (a table column decides once for all its cells). */
+  currency_(v: unknown, digits?: number): string;
   percent(v: unknown, digits?: number): string;
   ratio(v: unknown): string;
   date(v: unknown): string;
   duration(seconds: unknown): string;
   /** A relative change as `+12.0%` (null → `n/a`). */
   change(v: unknown): string;
+  /** A change in points (NPS, or rates already ×100) as `+11.6 pts`. */
+  points(v: unknown): string;
 }
 
 export const NA = 'n/a';
@@ -43,11 +46,11 @@ export function createFormatter(locale: string, currency: string): Formatter {
       const d = typeof digits === 'number' ? digits : Math.abs(n) >= 100 || Number.isInteger(n) ? 0 : 1;
       return nf(`n${d}`, { minimumFractionDigits: d, maximumFractionDigits: d }).format(n);
     },
-    currency_(v) {
+    currency_(v, digits) {
       const n = num(v);
       if (n === null) return NA;
       // Whole units once amounts are large: an executive reads €48,200, not €48,213.57.
-      const d = Math.abs(n) >= 1000 ? 0 : 2;
+      const d = typeof digits === 'number' ? digits : Math.abs(n) >= 1000 ? 0 : 2;
       return nf(`c${d}`, { style: 'currency', currency, minimumFractionDigits: d, maximumFractionDigits: d }).format(n);
     },
     percent(v, digits) {
@@ -59,8 +62,8 @@ export function createFormatter(locale: string, currency: string): Formatter {
     ratio(v) {
       const n = num(v);
       if (n === null) return NA;
-      const d = Math.abs(n) >= 10 ? 1 : 2;
-      return `${nf(`r${d}`, { minimumFractionDigits: d, maximumFractionDigits: d }).format(n)}×`;
+      // One decimal: "4.8×" is as precise as attributed revenue over spend deserves.
+      return `${nf('r1', { minimumFractionDigits: 1, maximumFractionDigits: 1 }).format(n)}×`;
     },
     date(v) {
       if (v === null || v === undefined || v === '') return NA;
@@ -79,8 +82,13 @@ export function createFormatter(locale: string, currency: string): Formatter {
     change(v) {
       const n = num(v);
       if (n === null) return NA;
-      const text = nf('chg', { style: 'percent', minimumFractionDigits: 1, maximumFractionDigits: 1, signDisplay: 'exceptZero' }).format(n);
-      return text;
+      return nf('chg', { style: 'percent', minimumFractionDigits: 1, maximumFractionDigits: 1, signDisplay: 'exceptZero' }).format(n);
+    },
+    points(v) {
+      const n = num(v);
+      if (n === null) return NA;
+      const text = nf('pts', { minimumFractionDigits: 1, maximumFractionDigits: 1, signDisplay: 'exceptZero' }).format(n);
+      return `${text} pts`;
     },
   };
 }
@@ -93,14 +101,24 @@ export function relChange(cur: unknown, prev: unknown): number | null {
   return (c - p) / Math.abs(p);
 }
 
-/** The ▲/▼ marker of a change, with a class for its colour (`inverse`: a rise is bad, e.g. cost). */
-export function deltaHtml(fmt: Formatter, v: unknown, inverse = false): string {
+/** The difference of two rates (0–1) in percentage points, or of two scores (NPS) in points. */
+export function pointChange(cur: unknown, prev: unknown, scale = 100): number | null {
+  const c = num(cur);
+  const p = num(prev);
+  return c === null || p === null ? null : (c - p) * scale;
+}
+
+/**
+ * The ▲/▼ marker of a change, with a class for its colour (`inverse`: a rise is bad, e.g. cost).
+ * `points`: the change is a difference in points (rates, NPS), not a relative change.
+ */
+export function deltaHtml(fmt: Formatter, v: unknown, inverse = false, points = false): string {
   const n = num(v);
   if (n === null) return `<span class="delta na">${NA}</span>`;
-  const dir = Math.abs(n) < 0.0005 ? 'flat' : n > 0 ? 'up' : 'down';
+  const dir = Math.abs(n) < (points ? 0.05 : 0.0005) ? 'flat' : n > 0 ? 'up' : 'down';
   const good = dir === 'flat' ? 'neutral' : (dir === 'up') !== inverse ? 'good' : 'bad';
   const arrow = dir === 'up' ? '▲' : dir === 'down' ? '▼' : '■';
-  return `<span class="delta ${dir} ${good}">${arrow} ${Handlebars.escapeExpression(fmt.change(n))}</span>`;
+  return `<span class="delta ${dir} ${good}">${arrow} ${Handlebars.escapeExpression(points ? fmt.points(n) : fmt.change(n))}</span>`;
 }
 
 type HB = typeof Handlebars;
@@ -114,7 +132,7 @@ export function registerFormatHelpers(hb: HB, fmt: Formatter): void {
   hb.registerHelper('ratio', (v: unknown) => fmt.ratio(v));
   hb.registerHelper('date', (v: unknown) => fmt.date(v));
   hb.registerHelper('duration', (v: unknown) => fmt.duration(v));
-  hb.registerHelper('delta', (v: unknown, options: HelperOptions) => new hb.SafeString(deltaHtml(fmt, v, options?.hash?.inverse === true)));
+  hb.registerHelper('delta', (v: unknown, options: HelperOptions) => new hb.SafeString(deltaHtml(fmt, v, options?.hash?.inverse === true, options?.hash?.points === true)));
   hb.registerHelper('eq', (a: unknown, b: unknown) => a === b);
   hb.registerHelper('value', (v: unknown, unit: unknown) => formatValue(fmt, v, typeof unit === 'string' ? unit : undefined));
 }

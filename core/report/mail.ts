@@ -13,7 +13,7 @@ import { redact } from '../config/secrets.ts';
 import { ConfigError } from '../errors.ts';
 import type { FreshnessCheck } from './freshness.ts';
 import type { RenderedReport, ReportSpec } from './types.ts';
-import { periodLabel } from './view.ts';
+import { kpiLines, periodLabel } from './view.ts';
 
 export const SMTP_URL_ENV = 'TOUCHPOINT_SMTP_URL';
 export const MAIL_FROM_ENV = 'TOUCHPOINT_MAIL_FROM';
@@ -104,16 +104,13 @@ export function renderSubject(template: string, context: SubjectContext): string
   return text.replace(/[\r\n]+/g, ' ').replace(/\s{2,}/g, ' ').trim();
 }
 
-function formatNumber(value: number | null, locale: string): string {
-  if (value === null || !Number.isFinite(value)) return '–';
-  return new Intl.NumberFormat(locale, { maximumFractionDigits: Math.abs(value) < 10 ? 2 : 0 }).format(value);
-}
-
 /** The plain-text part: title, period, summary, headline numbers. */
 export function textBody(rendered: RenderedReport): string {
   const { spec, period } = rendered;
   const dates = period.startDate ? ` (${period.startDate} – ${period.endDate})` : '';
-  const kpis = Object.entries(rendered.kpis).map(([k, v]) => `  ${k.replace(/_/g, ' ')}: ${formatNumber(v, spec.locale)}`);
+  // As the report shows them: labels, money, rates and durations formatted, changes beside them.
+  const versus = rendered.comparison ? ` vs ${periodLabel(rendered.comparison, spec.locale)}` : '';
+  const kpis = kpiLines(rendered.kpis, spec.locale, spec.currency).map((k) => `  ${k.label}: ${k.display}${k.change ? ` (${k.change}${versus})` : ''}`);
   const lines = [`${spec.title} — ${periodLabel(period, spec.locale)}${dates}`, '', rendered.summary];
   if (kpis.length > 0) lines.push('', 'Key figures', ...kpis);
   if (spec.delivery?.attach_pdf && rendered.pdf) lines.push('', 'The full report is attached as a PDF.');

@@ -103,7 +103,7 @@ export function renderHtml(input: RenderInput): RenderedHtml {
     comparison: comparison ? { key: comparison.key, label: periodLabel(comparison, spec.locale) } : null,
     comparisonShort: comparison ? periodLabel(comparison, spec.locale) : '',
     summary: built.summary,
-    sections: built.sections.map((s) => ({ ...s, charts: s.charts.map((c) => ({ title: c.title, svg: new hb.SafeString(c.svg) })) })),
+    sections: built.sections.map((s) => ({ ...s, charts: s.charts.map((c) => ({ ...c, svg: new hb.SafeString(c.svg) })) })),
     kpis: built.kpis,
     data: input.queries,
     branding: { company: spec.branding.company, logo: spec.branding.logo ? dataUrl(spec.branding.logo) : undefined },

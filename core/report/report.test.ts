@@ -10,6 +10,8 @@ import { ConfigErrors } from '../errors.ts';
 import { renderChart, type ChartData } from './charts.ts';
 import type { TemplateData } from './data.ts';
 import { createFormatter, deltaHtml } from './format.ts';
+import { kpiLines } from './view.ts';
+import { sankeyFlows } from './view-cx.ts';
 import { bindNamed } from './query.ts';
 import { assertEscaped, renderHtml } from './render.ts';
 import { findReport, loadReportSpec } from './spec.ts';
@@ -24,7 +26,9 @@ describe('format', () => {
     expect(fmt.currency_(48213.57)).toBe('€48,214');
     expect(fmt.currency_(12.5)).toBe('€12.50');
     expect(fmt.percent(0.1234)).toBe('12.3%');
-    expect(fmt.ratio(3.456)).toBe('3.46×');
+    expect(fmt.ratio(3.456)).toBe('3.5×');
+    expect(fmt.points(11.64)).toBe('+11.6 pts');
+    expect(fmt.currency_(844, 0)).toBe('€844');
     expect(fmt.duration(3 * 86_400)).toBe('3 days');
     expect(fmt.change(0.12)).toBe('+12.0%');
     expect(createFormatter('de-DE', 'EUR').currency_(48200).replace(/\s/g, ' ')).toBe('48.200 €');
@@ -35,6 +39,18 @@ describe('format', () => {
     expect(deltaHtml(fmt, 0.05, true)).toContain('bad');
     expect(deltaHtml(fmt, -0.2)).toContain('▼');
     expect(deltaHtml(fmt, null)).toBe('<span class="delta na">n/a</span>');
+    expect(deltaHtml(fmt, -2.04, false, true)).toBe('<span class="delta down bad">▼ -2.0 pts</span>');
+  });
+
+  it('writes the email\'s key figures with labels, formats and changes (rates in points)', () => {
+    const lines = kpiLines({ journeys: 856, conversion_rate: 0.086, revenue: 164_094.14999999997, median_seconds_to_convert: 551_699, nps: 39.4, prev_nps: 27.8, prev_journeys: 742, prev_conversion_rate: 0.106 }, 'en-GB', 'EUR');
+    expect(lines.map((l) => `${l.label}: ${l.display}${l.change ? ` (${l.change})` : ''}`)).toEqual([
+      'Journeys: 856 (+15.4%)',
+      'Conversion rate: 8.6% (-2.0 pts)',
+      'Revenue: €164,094',
+      'Median time to convert: 6.4 days',
+      'Net Promoter Score: 39.4 (+11.6 pts)',
+    ]);
   });
 });
 
@@ -141,11 +157,58 @@ describe('HTML rendering', () => {
     const out = renderHtml({ spec, period, comparison, data, queries: {}, pipelineName: 'demo', now: new Date('2025-04-02T08:00:00Z') });
     expect(out.html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
     expect(out.html.toLowerCase()).not.toContain('<script');
-    expect(out.summary).toBe('Attributed revenue rose 12% to €48,200 vs the previous period, driven by Paid Search (return on ad spend 4.82×, was 4.30×).');
+    expect(out.summary).toBe('Attributed revenue rose 12% to €48,200 vs the previous period, driven by Paid Search (return on ad spend 4.8×, was 4.3×).');
     expect(out.html).toContain(out.summary);
     expect(out.kpis.revenue).toBe(48_200);
-    expect(out.html).toMatch(/Display returns only €0.50 per €1 spent/);
+    expect(out.html).toMatch(/Display returns only €0.50 per €1 on €4,000 of spend \(40% of the paid budget\)/);
+    expect(out.html).toContain('Under the Markov model, paid channels returned €3.80 per €1 of ad spend on average');
     expect(out.charts.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('cx: NPS and CSAT trend by month, changes of rates and scores in points', () => {
+    const cxSpec = loadReportSpec(join(ROOT, 'reports/cx.yaml'));
+    const month = (metric: string, m: string, value: number, unit: string) => ({ metric, segment_type: 'month', segment_value: m, value, n: 20, unit });
+    const overall = (metric: string, value: number, unit: string) => ({ metric, segment_type: 'all', segment_value: '(all)', value, n: 33, unit });
+    const cx: TemplateData = {
+      ...data,
+      cx: [overall('nps', 39.4, 'score'), overall('csat', 0.758, 'ratio'), overall('nps_detractors', 15.2, 'percent')],
+      prevCx: [overall('nps', 27.8, 'score'), overall('csat', 0.722, 'ratio'), overall('nps_detractors', 27.8, 'percent')],
+      cxTrend: [month('nps', '2025-01', 54.5, 'score'), month('csat', '2025-01', 0.909, 'ratio'), month('nps', '2025-02', 27.8, 'score'), month('csat', '2025-02', 0.722, 'ratio'), month('nps', '2025-03', 39.4, 'score'), month('csat', '2025-03', 0.758, 'ratio')],
+    };
+    const out = renderHtml({ spec: cxSpec, period, comparison, data: cx, queries: {}, pipelineName: 'demo' });
+    expect(out.charts).toContain('Net Promoter Score by month');
+    expect(out.charts).toContain('CSAT by month: share satisfied');
+    const svg = /<svg[^>]*aria-label="Net Promoter Score by month"[\s\S]*?<\/svg>/.exec(out.html)![0];
+    for (const label of ['Jan 2025', 'Feb 2025', 'Mar 2025', '54.5', '27.8', '39.4']) expect(svg).toContain(label);
+    expect(out.html).toContain('▲ +11.6 pts');
+    expect(out.html).toContain('▲ +3.6 pts');
+    // Fewer detractors is good news: green, in points.
+    expect(out.html).toContain('<span class="delta down good">▼ -12.6 pts</span>');
+    // Conversion rate 12.0% from 11.1%: a change in points, not +8.0%.
+    expect(out.html).toContain('▲ +0.9 pts');
+    expect(out.kpis).toMatchObject({ nps: 39.4, prev_nps: 27.8, csat: 0.758, conversion_rate: 0.12 });
+  });
+
+  it('cx: the Sankey names at most six channels per column, the rest as Other', () => {
+    const channels = ['A', 'B', 'C', 'D', 'E', 'F', 'G', 'H', 'I'];
+    const flows = channels.flatMap((from, i) => [1, 2, 3].flatMap((step) => [
+      { step, from_state: from, to_state: channels[(i + step) % channels.length], journeys: 100 - i * 10, collapsed: true },
+      { step, from_state: from, to_state: '(conversion)', journeys: 5, collapsed: true },
+      { step, from_state: from, to_state: '(null)', journeys: 50, collapsed: true },
+    ]));
+    const { links, nodes } = sankeyFlows(flows);
+    for (const column of [0, 1, 2, 3]) {
+      const inColumn = nodes.filter((n) => n.startsWith(`${column}|`)).map((n) => n.slice(2));
+      expect(inColumn.filter((n) => n !== 'Other' && n !== 'Converted').length).toBeLessThanOrEqual(6);
+      if (column === 0) {
+        expect(inColumn).toHaveLength(7);
+        expect(inColumn.at(-1)).toBe('Other');
+      }
+    }
+    expect(links.some((l) => l.target === '1|Converted')).toBe(true);
+    expect(links.every((l) => !l.target.includes('(null)'))).toBe(true);
+    const total = links.filter((l) => l.source.startsWith('0|')).reduce((n, l) => n + l.value, 0);
+    expect(total).toBe(channels.reduce((n, _, i) => n + 100 - i * 10 + 5, 0));
   });
 
   it('says "No data for this period" in every empty section', () => {

@@ -5,7 +5,7 @@ import type { TemplateData } from './data.ts';
 import { num } from './format.ts';
 import type { Row } from './query.ts';
 import type { ReportSection } from './types.ts';
-import { chart, executiveSummary, kpi, section, table, type SectionView, type ViewContext } from './view.ts';
+import { chart, executiveSummary, kpi, pointsKpi, section, table, tidy, type SectionView, type ViewContext } from './view.ts';
 import { moneyTotals, revenueDrivers } from './view-roi.ts';
 
 const SURVEY = /(^|_)(nps|csat)(_|$)/i;
@@ -26,7 +26,9 @@ function funnelSection(ctx: ViewContext, data: TemplateData): Partial<SectionVie
   for (const name of names.slice(0, 3)) {
     const steps = data.funnels.filter((r) => r.funnel === name).sort((a, b) => Number(a.step_number) - Number(b.step_number));
     const label = name === 'stages' ? 'Journey stages' : `Funnel: ${title(name)}`;
-    charts.push(...chart(ctx, { type: 'funnel', title: `${label} — people reaching each step`, items: steps.map((s) => ({ name: title(String(s.step)), value: num(s.entrants) ?? 0 })), height: 60 + steps.length * 44 }));
+    // Two funnels or more sit side by side on paper: half-width charts drawn at half the width keep their type size.
+    const half = names.length > 1;
+    charts.push(...chart(ctx, { type: 'funnel', title: `${label}: people reaching each step`, items: steps.map((s) => ({ name: title(String(s.step)), value: num(s.entrants) ?? 0 })), width: half ? 360 : 720, height: 50 + Math.max(...names.slice(0, 3).map((n) => data.funnels.filter((r) => r.funnel === n).length)) * 40 }, half));
     tables.push(table(ctx, steps.map((s) => ({ ...s, step: title(String(s.step)) })), ['step', 'entrants', 'overall_rate', 'drop_off', 'drop_off_rate', 'median_seconds_to_next'], label));
     const last = tables.at(-1)!;
     last.columns = ['Step', 'Reached', 'Of first step', 'Lost before next', 'Drop-off', 'Median time to next'].map((l, i) => ({ label: l, num: i > 0 }));
@@ -60,22 +62,69 @@ function valueByUnit(ctx: ViewContext, v: unknown, unit: unknown): string {
   return unit === 'ratio' ? ctx.fmt.percent(v) : unit === 'percent' ? ctx.fmt.percent((num(v) ?? 0) / 100) : unit === 'seconds' ? ctx.fmt.duration(v) : ctx.fmt.number(v, unit === 'score' ? 1 : undefined);
 }
 
+const STEPS = 3;
+const TOP_CHANNELS = 6;
+const ORDINAL = ['First', 'Second', 'Third', 'Fourth', 'Fifth', 'Sixth'];
+
+/**
+ * The flow between channels over the first STEPS steps, as Sankey links: a column per touch (a node
+ * per step keeps the graph acyclic: "Email" at step 2 and at step 3 are two nodes), the six busiest
+ * channels by name and the rest as "Other" — more nodes per column leave no room for their labels —
+ * and "Converted" in the column after the touch that converted. Journeys that stop are left out:
+ * they would dwarf every other flow.
+ */
+export function sankeyFlows(flows: Row[]): { links: { source: string; target: string; value: number }[]; nodes: string[]; channels: string[] } {
+  const rows = (flows.some((r) => r.collapsed === true) ? flows.filter((r) => r.collapsed === true) : flows).filter((r) => {
+    const step = Number(r.step ?? 0);
+    return step >= 1 && step <= STEPS && r.from_state !== null && r.to_state !== null && r.to_state !== '(null)' && r.from_state !== '(start)' && (num(r.journeys) ?? 0) > 0;
+  });
+  const volume = new Map<string, number>();
+  for (const r of rows) for (const state of [r.from_state, r.to_state]) if (state !== '(conversion)') volume.set(String(state), (volume.get(String(state)) ?? 0) + (num(r.journeys) ?? 0));
+  const ranked = [...volume.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([name]) => name);
+  // "Other" only when it stands for two channels or more: otherwise the seventh channel keeps its name.
+  const kept = new Set(ranked.length <= TOP_CHANNELS + 1 ? ranked : ranked.slice(0, TOP_CHANNELS));
+  const name = (state: unknown, column: number) => `${column}|${state === '(conversion)' ? 'Converted' : kept.has(String(state)) ? String(state) : 'Other'}`;
+  const sums = new Map<string, number>();
+  for (const r of rows) {
+    const step = Number(r.step);
+    const key = `${name(r.from_state, step - 1)}\u0000${name(r.to_state, step)}`;
+    sums.set(key, (sums.get(key) ?? 0) + (num(r.journeys) ?? 0));
+  }
+  const links = [...sums.entries()].map(([key, value]) => {
+    const [source, target] = key.split('\u0000');
+    return { source, target, value };
+  });
+  const order = (n: string) => {
+    const label = n.slice(n.indexOf('|') + 1);
+    return label === 'Converted' ? 1e6 : label === 'Other' ? 1e5 : ranked.indexOf(label);
+  };
+  // The busiest channels on top in every column, "Other" and "Converted" at the bottom.
+  const depth = (n: string) => Number(n.slice(0, n.indexOf('|')));
+  const nodes = [...new Set(links.flatMap((l) => [l.source, l.target]))].sort((a, b) => depth(a) - depth(b) || order(a) - order(b));
+  return { links, nodes, channels: ranked.filter((c) => kept.has(c)) };
+}
+
 function pathsSection(ctx: ViewContext, data: TemplateData): Partial<SectionView> {
-  const collapsed = data.flows.some((r) => r.collapsed === true) ? data.flows.filter((r) => r.collapsed === true) : data.flows;
-  const steps = [...new Set(collapsed.map((r) => Number(r.step ?? 0)))].sort((a, b) => a - b).slice(0, 3);
-  // A node per step keeps the Sankey acyclic ("Email" at step 2 and at step 3 are two nodes); the
-  // conversion is one node, drawn in the last column. Journeys that stop are left out: they would
-  // dwarf every other flow.
-  const node = (state: unknown, step: number): string => (state === '(conversion)' ? 'end|Converted' : state === '(null)' ? 'end|Dropped out' : state === '(start)' ? 'start|Start' : `${step}|${String(state)}`);
-  const links = collapsed
-    .filter((r) => r.from_state !== null && r.to_state !== null && r.to_state !== '(null)' && (num(r.journeys) ?? 0) > 0 && steps.includes(Number(r.step ?? 0)))
-    .sort((a, b) => (num(b.journeys) ?? 0) - (num(a.journeys) ?? 0))
-    .slice(0, 30)
-    .map((r) => ({ source: node(r.from_state, Number(r.step ?? 0)), target: node(r.to_state, Number(r.step ?? 0) + 1), value: num(r.journeys) ?? 0 }))
-    .filter((l) => l.source !== l.target && !l.source.startsWith('end|'));
+  const { links, nodes, channels } = sankeyFlows(data.flows);
+  const depth = (n: string) => Number(n.slice(0, n.indexOf('|')));
+  const columns = Math.max(0, ...links.map((l) => depth(l.target))) + 1;
+  const nodeColors: Record<string, string> = { Converted: '#2e7d32', Other: '#a0a0a0' };
+  channels.forEach((c, i) => (nodeColors[c] ??= ctx.colors[i % (ctx.colors.length - 1)]));
   const paths = (data.paths.some((r) => r.collapsed === true) ? data.paths.filter((r) => r.collapsed === true) : data.paths).slice(0, 10);
+  const findings = links.length > 0 ? [`Each column is a journey’s first, second, third… touch; the ${channels.length} busiest channels are named, the rest grouped as Other. Journeys that stop after a touch are not drawn.`] : [];
   return {
-    charts: chart(ctx, { type: 'sankey', title: 'How journeys move between channels over their first steps', links, nodeLabel: (n) => n.slice(n.indexOf('|') + 1), height: 380 }),
+    findings,
+    charts: chart(ctx, {
+      type: 'sankey',
+      title: `How journeys move between channels over their first ${STEPS + 1} touches`,
+      links,
+      nodeLabel: (n) => n.slice(n.indexOf('|') + 1),
+      nodeDepth: depth,
+      nodes,
+      nodeColors,
+      columns: Array.from({ length: columns }, (_, i) => `${ORDINAL[i] ?? `${i + 1}th`} touch`),
+      height: 440,
+    }),
     tables: paths.length > 0 ? [table(ctx, paths, ['rank', 'path', 'journeys', 'conversions', 'revenue', 'share'], 'Top converting paths')] : [],
   };
 }
@@ -90,19 +139,62 @@ function timeSection(ctx: ViewContext, data: TemplateData): Partial<SectionView>
   };
 }
 
+const monthName = (ym: string, locale: string) => new Intl.DateTimeFormat(locale, { month: 'short', year: 'numeric', timeZone: 'UTC' }).format(new Date(`${ym}-01T00:00:00Z`));
+
+/** A survey KPI: NPS and its shares in points, CSAT as the share satisfied (changes in points). */
+function surveyKpis(ctx: ViewContext, data: TemplateData): SectionView['kpis'] {
+  const now = (m: string) => data.cx.find((r) => r.metric === m && r.segment_type === 'all');
+  const prev = (m: string) => data.prevCx.find((r) => r.metric === m);
+  const responses = (m: string) => `${ctx.fmt.number(now(m)?.n)} responses`;
+  const out: SectionView['kpis'] = [];
+  // Shares come as ratios (0–1: ×100 makes points) or percentages (0–100: already points).
+  const scale = (r: Row) => (r.unit === 'ratio' ? 100 : 1);
+  const nps = now('nps');
+  if (nps) out.push(pointsKpi('NPS', ctx.fmt.number(nps.value, 1), nps.value, prev('nps')?.value, 1, false, `Net Promoter Score (−100 to +100), ${responses('nps')}`));
+  const promoters = now('nps_promoters');
+  if (promoters) out.push(pointsKpi('Promoters (9–10)', valueByUnit(ctx, promoters.value, promoters.unit), promoters.value, prev('nps_promoters')?.value, scale(promoters)));
+  const detractors = now('nps_detractors');
+  if (detractors) out.push(pointsKpi('Detractors (0–6)', valueByUnit(ctx, detractors.value, detractors.unit), detractors.value, prev('nps_detractors')?.value, scale(detractors), true));
+  const csat = now('csat');
+  if (csat) out.push(pointsKpi('CSAT: satisfied', valueByUnit(ctx, csat.value, csat.unit), csat.value, prev('csat')?.value, scale(csat), false, `top two answers, ${responses('csat')}`));
+  const mean = now('csat_mean');
+  if (mean) out.push(kpi('Average rating', ctx.fmt.number(mean.value, 1), mean.value, prev('csat_mean')?.value, false, 'mean answer'));
+  return out;
+}
+
 function satisfaction(ctx: ViewContext, data: TemplateData): Partial<SectionView> {
-  const overall = data.cx.filter((r) => SURVEY.test(String(r.metric)) && r.segment_type === 'all');
-  const trend = data.cx.filter((r) => SURVEY.test(String(r.metric)) && r.segment_type !== 'all' && /month|week|date|day/.test(String(r.segment_type)));
-  const kpis = overall.map((r) => {
-    const prev = data.prevCx.find((p) => p.metric === r.metric);
-    return kpi(String(r.metric).toUpperCase().replace(/_/g, ' '), valueByUnit(ctx, r.value, r.unit), r.value, prev?.value, false, `${ctx.fmt.number(r.n)} responses`);
-  });
-  const metrics = [...new Set(trend.map((r) => String(r.metric)))];
-  const xs = [...new Set(trend.map((r) => String(r.segment_value)))].sort();
-  return {
-    kpis,
-    charts: chart(ctx, { type: 'line', title: 'Satisfaction over the period', xLabel: 'Period', yLabel: 'Score', categories: xs, series: metrics.map((m) => ({ name: m.toUpperCase(), values: xs.map((x) => num(trend.find((r) => r.metric === m && String(r.segment_value) === x)?.value)) })), height: 260 }),
-  };
+  const trend = data.cxTrend ?? [];
+  const months = [...new Set(trend.map((r) => String(r.segment_value)))].sort();
+  const at = (m: string, month: string) => trend.find((r) => r.metric === m && String(r.segment_value) === month);
+  const categories = months.map((m) => monthName(m, ctx.fmt.locale));
+  const csatShare = (r: Row | undefined) => (r ? (r.unit === 'percent' ? (num(r.value) ?? 0) / 100 : num(r.value)) : null);
+  const answers = months.map((m) => num(at('nps', m)?.n) ?? num(at('csat', m)?.n) ?? 0);
+  const findings: string[] = [];
+  if (months.length >= 2) {
+    const few = Math.min(...answers);
+    findings.push(`Monthly scores from ${monthName(months[0], ctx.fmt.locale)} to ${monthName(months.at(-1)!, ctx.fmt.locale)}, from ${ctx.fmt.number(few)} to ${ctx.fmt.number(Math.max(...answers))} survey answers a month${few < 30 ? ': with fewer than 30 answers, a month’s score can move by 10 points or more by chance' : ''}.`);
+  }
+  const charts = months.length >= 2
+    ? [
+        ...chart(ctx, { type: 'line', title: 'Net Promoter Score by month', xLabel: 'Month', yLabel: 'NPS (points)', categories, yMin: -100, yMax: 100, showValues: true, series: [{ name: 'NPS', values: months.map((m) => num(at('nps', m)?.value)) }], width: 360, height: 250 }, true),
+        ...chart(ctx, { type: 'line', title: 'CSAT by month: share satisfied', xLabel: 'Month', yLabel: 'Satisfied (top two answers)', valueKind: 'percent', categories, yMin: 0, yMax: 1, showValues: true, series: [{ name: 'CSAT', values: months.map((m) => csatShare(at('csat', m))) }], width: 360, height: 250, colors: [ctx.colors[1]] }, true),
+      ]
+    : [];
+  return { kpis: surveyKpis(ctx, data), findings, charts };
+}
+
+/** NPS and CSAT (share satisfied, 0–1) of the period and its comparison, when there were answers. */
+function survey(data: TemplateData): Record<string, number | null> {
+  const out: Record<string, number | null> = {};
+  for (const m of ['nps', 'csat']) {
+    const r = data.cx.find((x) => x.metric === m && x.segment_type === 'all');
+    if (!r) continue;
+    const p = data.prevCx.find((x) => x.metric === m);
+    const scale = r.unit === 'percent' ? 100 : 1;
+    out[m] = (num(r.value) ?? 0) / scale;
+    out[`prev_${m}`] = p ? (num(p.value) ?? 0) / scale : null;
+  }
+  return out;
 }
 
 export function cxView(ctx: ViewContext, sections: ReportSection[], data: TemplateData, custom: (s: ReportSection) => Partial<SectionView>): { sections: SectionView[]; summary: string; kpis: Record<string, number | null> } {
@@ -115,7 +207,7 @@ export function cxView(ctx: ViewContext, sections: ReportSection[], data: Templa
     ? [
         kpi('Journeys', ctx.fmt.number(j.journeys), j.journeys, pj?.journeys),
         kpi('Conversions', ctx.fmt.number(j.conversions), j.conversions, pj?.conversions),
-        kpi('Conversion rate', ctx.fmt.percent(rate), rate, prevRate),
+        pointsKpi('Conversion rate', ctx.fmt.percent(rate), rate, prevRate, 100),
         kpi('Revenue', ctx.fmt.currency_(money.revenue), money.revenue, money.prevRevenue),
         kpi('Median time to convert', ctx.fmt.duration(j.median_seconds_to_convert), j.median_seconds_to_convert, pj?.median_seconds_to_convert, true),
       ]
@@ -144,6 +236,18 @@ export function cxView(ctx: ViewContext, sections: ReportSection[], data: Templa
   return {
     sections: views,
     summary,
-    kpis: { journeys: j?.journeys ?? null, conversions: j?.conversions ?? null, conversion_rate: rate, revenue: money.revenue, median_seconds_to_convert: j?.median_seconds_to_convert ?? null, prev_journeys: pj?.journeys ?? null, prev_conversions: pj?.conversions ?? null },
+    kpis: tidy({
+      journeys: j?.journeys ?? null,
+      conversions: j?.conversions ?? null,
+      conversion_rate: rate,
+      revenue: money.revenue,
+      median_seconds_to_convert: j?.median_seconds_to_convert ?? null,
+      ...survey(data),
+      prev_journeys: pj?.journeys ?? null,
+      prev_conversions: pj?.conversions ?? null,
+      prev_conversion_rate: prevRate,
+      prev_revenue: money.prevRevenue,
+      prev_median_seconds_to_convert: pj?.median_seconds_to_convert ?? null,
+    }),
   };
 }

@@ -4,7 +4,7 @@
 // in, view out; every string here is escaped by Handlebars when rendered, except chart SVG (ours).
 import type { ComparisonMode, ResolvedPeriod } from '../analytics/period.ts';
 import { renderChart, isEmptyChart, type ChartData } from './charts.ts';
-import { num, relChange, formatValue, type Formatter } from './format.ts';
+import { createFormatter, num, pointChange, relChange, formatValue, type Formatter } from './format.ts';
 import { BOOKKEEPING, type Row } from './query.ts';
 import type { ReportChart, ReportQuery, ReportSection } from './types.ts';
 
@@ -12,9 +12,11 @@ export interface KpiView {
   label: string;
   /** The formatted figure (not `value`: Handlebars would call the helper of that name). */
   display: string;
-  /** Relative change vs the comparison period (null: n/a). */
+  /** Change vs the comparison period (null: n/a): relative, or in points when `points`. */
   delta: number | null;
   inverse?: boolean;
+  /** Rates and scores change in points (+11.6 pts), money and counts relatively (+12.0%). */
+  points?: boolean;
   note?: string;
 }
 
@@ -34,11 +36,15 @@ export interface TableView {
   note?: string;
   /** Many columns: smaller type, the first column never wraps. */
   wide?: boolean;
+  /** Short enough to keep on one page (print): no orphaned header or two-row tail. */
+  keep?: boolean;
 }
 
 export interface ChartView {
   svg: string;
   title: string;
+  /** Half the width: two such charts sit side by side on paper (stacked on a phone). */
+  half?: boolean;
 }
 
 export interface SectionView {
@@ -52,6 +58,8 @@ export interface SectionView {
   tables: TableView[];
   /** Nothing to show for the period: the section says so. */
   empty: boolean;
+  /** Small enough to keep on one page (print): a short section is not split across two. */
+  keep?: boolean;
 }
 
 export interface ViewContext {
@@ -63,18 +71,25 @@ export interface ViewContext {
   model: string;
 }
 
+const KEEP_ROWS = 15;
+
 export function section(s: ReportSection, parts: Partial<SectionView> = {}): SectionView {
   const view: SectionView = { title: s.title, kind: s.kind ?? 'custom', kpis: [], findings: [], charts: [], tables: [], empty: false, ...parts };
   if (s.text) view.text = s.text;
   view.empty = view.kpis.length === 0 && view.findings.length === 0 && view.charts.length === 0 && view.tables.every((t) => t.rows.length === 0);
+  // Print pagination: tables up to KEEP_ROWS rows move to the next page whole rather than leave their
+  // header or last rows alone; a section of text, KPIs and at most one small table stays in one piece.
+  for (const t of view.tables) if (t.rows.length > 0 && t.rows.length <= KEEP_ROWS) t.keep = true;
+  const rows = view.tables.reduce((n, t) => n + t.rows.length, 0);
+  if (view.charts.length === 0 && view.tables.length <= 1 && rows <= KEEP_ROWS) view.keep = true;
   return view;
 }
 
 /** A chart view, or nothing when the data is empty (the section then says there is no data). */
-export function chart(ctx: ViewContext, data: ChartData): ChartView[] {
+export function chart(ctx: ViewContext, data: ChartData, half = false): ChartView[] {
   const c = { colors: ctx.colors, ...data };
   if (isEmptyChart(c)) return [];
-  return [{ svg: renderChart(c, ctx.fmt), title: c.title }];
+  return [{ svg: renderChart(c, ctx.fmt), title: c.title, ...(half ? { half } : {}) }];
 }
 
 export function periodLabel(p: ResolvedPeriod, locale: string): string {
@@ -135,23 +150,32 @@ export function columnLabel(column: string): string {
 const MONEY = /(^|_)(revenue|spend|cost|value|cpa)($|_)|cost_per/;
 const RATES = /(_rate|_share|^share)$/;
 
-/** A cell by its column name's convention (money, rates, ROAS, dates, numbers, text). */
-export function cell(ctx: ViewContext, column: string, v: unknown): CellView {
+/**
+ * A cell by its column name's convention (money, rates, ROAS, dates, numbers, text). `moneyDigits`:
+ * the decimals of the whole money column, so €1,153 and €844 line up (not €844.00).
+ */
+export function cell(ctx: ViewContext, column: string, v: unknown, digits?: number): CellView {
   if (column.endsWith('_change')) return { text: '', isDelta: true, delta: num(v), num: true };
   if (v instanceof Date || /(_at|^date|_date|_start|_end)$/.test(column)) return { text: v === null || v === undefined ? '' : ctx.fmt.date(v) };
   if (typeof v === 'boolean') return { text: v ? 'yes' : 'no' };
   if (num(v) === null || (typeof v === 'string' && !/^-?[\d.]+(e[+-]?\d+)?$/i.test(v))) return { text: v === null || v === undefined ? '' : String(v) };
   if (column === 'roas') return { text: ctx.fmt.ratio(v), num: true };
-  if (MONEY.test(column)) return { text: ctx.fmt.currency_(v), num: true };
+  if (MONEY.test(column)) return { text: ctx.fmt.currency_(v, digits), num: true };
   if (RATES.test(column)) return { text: ctx.fmt.percent(v), num: true };
   if (/seconds/.test(column)) return { text: ctx.fmt.duration(v), num: true };
   return { text: formatValue(ctx.fmt, v), num: true };
 }
 
+/** Decimals for a money column: none once any amount in it reaches 1,000, else cents. */
+export function moneyDigits(values: unknown[]): number {
+  return values.some((v) => Math.abs(num(v) ?? 0) >= 1000) ? 0 : 2;
+}
+
 export function table(ctx: ViewContext, rows: Row[], columns: string[], caption?: string): TableView {
+  const digits = Object.fromEntries(columns.map((c) => [c, moneyDigits(rows.map((r) => r[c]))]));
   const view: TableView = {
     columns: columns.map((c) => ({ label: columnLabel(c), num: rows.some((r) => num(r[c]) !== null && typeof r[c] !== 'boolean') && !/(^|_)(key|label|name|path|step|channel|campaign|segment_value)$/.test(c) })),
-    rows: rows.map((r) => columns.map((c) => cell(ctx, c, r[c]))),
+    rows: rows.map((r) => columns.map((c) => cell(ctx, c, r[c], digits[c]))),
   };
   if (caption) view.caption = caption;
   return view;
@@ -209,4 +233,63 @@ export function kpi(label: string, value: string, current: unknown, previous: un
   const k: KpiView = { label, display: value, delta: relChange(current, previous), inverse };
   if (note) k.note = note;
   return k;
+}
+
+/** A KPI whose change is in points: a rate (0–1, scale 100 → percentage points) or a score (NPS, scale 1). */
+export function pointsKpi(label: string, value: string, current: unknown, previous: unknown, scale: number, inverse = false, note?: string): KpiView {
+  return { ...kpi(label, value, current, previous, inverse, note), delta: pointChange(current, previous, scale), points: true };
+}
+
+/** Drops float noise (164094.14999999997) from a headline number before it leaves the view. */
+export function tidy(kpis: Record<string, number | null>): Record<string, number | null> {
+  return Object.fromEntries(Object.entries(kpis).map(([k, v]) => [k, v === null || !Number.isFinite(v) ? null : Number(v.toPrecision(12))]));
+}
+
+type KpiKind = 'count' | 'money' | 'rate' | 'score' | 'seconds' | 'ratio';
+
+/** How each headline number of RenderedReport.kpis reads in text (emails): label, format, its comparison key. */
+const KPI_TEXT: Record<string, { label: string; kind: KpiKind; inverse?: boolean }> = {
+  journeys: { label: 'Journeys', kind: 'count' },
+  conversions: { label: 'Conversions', kind: 'count' },
+  conversion_rate: { label: 'Conversion rate', kind: 'rate' },
+  revenue: { label: 'Revenue', kind: 'money' },
+  median_seconds_to_convert: { label: 'Median time to convert', kind: 'seconds', inverse: true },
+  nps: { label: 'Net Promoter Score', kind: 'score' },
+  csat: { label: 'CSAT (satisfied)', kind: 'rate' },
+  spend: { label: 'Ad spend', kind: 'money' },
+  roas: { label: 'Return on ad spend', kind: 'ratio' },
+  cpa: { label: 'Cost per conversion', kind: 'money', inverse: true },
+};
+
+export interface KpiLine {
+  key: string;
+  label: string;
+  display: string;
+  /** `+12.0%` or `+3.1 pts`, null without a comparison figure. */
+  change: string | null;
+}
+
+/**
+ * The headline numbers as people read them — "Conversion rate: 8.6% (−2.0 pts)" — for the plain-text
+ * email. `prev_<key>` entries are the comparison figures, shown as the change, not on their own line.
+ */
+export function kpiLines(kpis: Record<string, number | null>, locale: string, currency: string): KpiLine[] {
+  const fmt = createFormatter(locale, currency);
+  const out: KpiLine[] = [];
+  for (const [key, value] of Object.entries(kpis)) {
+    if (key.startsWith('prev_')) continue;
+    const meta = KPI_TEXT[key] ?? { label: columnLabel(key), kind: 'count' as KpiKind };
+    const prev = kpis[`prev_${key}`];
+    const display =
+      meta.kind === 'money' ? fmt.currency_(value)
+      : meta.kind === 'rate' ? fmt.percent(value)
+      : meta.kind === 'score' ? fmt.number(value, 1)
+      : meta.kind === 'seconds' ? fmt.duration(value)
+      : meta.kind === 'ratio' ? fmt.ratio(value)
+      : formatValue(fmt, value);
+    const points = meta.kind === 'rate' || meta.kind === 'score';
+    const delta = prev === undefined ? null : points ? pointChange(value, prev, meta.kind === 'rate' ? 100 : 1) : relChange(value, prev);
+    out.push({ key, label: meta.label, display, change: delta === null ? null : points ? fmt.points(delta) : fmt.change(delta) });
+  }
+  return out;
 }
