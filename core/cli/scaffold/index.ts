@@ -2,8 +2,8 @@
 // plugin path) and publishes as the npm package `touchpoint-connector-<name>`. Its test passes and
 // `touchpoint connector test` passes on it as generated; the author then swaps the fake API for the
 // real one's shapes. Refuses to overwrite anything.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { ConfigError } from '../../errors.ts';
 import { SDK_VERSION } from '../../sdk/types.ts';
 import { declarativeFiles } from './declarative.ts';
@@ -42,12 +42,32 @@ export function scaffoldConnector(o: ScaffoldOptions): Scaffolded {
     'package.json': packageJson(name, o.declarative),
     ...(o.declarative ? {} : { 'tsconfig.json': tsconfig() }),
   };
+  // Inside a Touchpoint checkout (connectors/<name>, like the built-in ones) the package cannot
+  // resolve itself by name from a nested package.json: import the SDK by relative path instead, as
+  // the built-in connectors do. Anywhere else `touchpoint/sdk` comes from the installed package.
+  const root = touchpointRoot(target);
   for (const [file, text] of Object.entries(files)) {
     mkdirSync(join(target, file, '..'), { recursive: true });
-    writeFileSync(join(target, file), text);
+    const sdk = root ? relative(join(target, file, '..'), join(root, 'core/sdk/index.ts')).split(sep).join('/') : null;
+    writeFileSync(join(target, file), sdk ? text.replaceAll("from 'touchpoint/sdk'", `from '${sdk}'`) : text);
   }
   const dir = relative(o.cwd, target) || '.';
   return { dir, files: Object.keys(files).sort(), testFile: join(dir, `${name}.test.ts`) };
+}
+
+/** The Touchpoint checkout the folder lies in, if any (a package.json named touchpoint above it). */
+function touchpointRoot(from: string): string | null {
+  for (let dir = dirname(from); ; dir = dirname(dir)) {
+    const pkg = join(dir, 'package.json');
+    if (existsSync(pkg)) {
+      try {
+        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'touchpoint') return dir;
+      } catch {
+        // Not JSON: not ours.
+      }
+    }
+    if (dirname(dir) === dir) return null;
+  }
 }
 
 function packageJson(name: string, declarative: boolean): string {
