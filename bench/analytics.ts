@@ -3,8 +3,9 @@
 // rows in EUR and USD, generated straight into journeys / journey_touchpoints / spend with
 // generate_series. Times prepare(), then attribution + ROI per model (each alone), all models
 // together (the target: < 2 s on DuckDB), and the whole analytics stage (computeAnalytics, every
-// module). Prints wall and CPU times (the latter steadier on a shared machine); asserts nothing.
-//   npm exec -- node bench/analytics.ts [postgres-url] [journeys]
+// module) with its slowest statements (knex query events). Prints wall and CPU times (the latter
+// steadier on a shared machine); asserts nothing. --quick skips the per-model runs.
+//   npm exec -- node bench/analytics.ts [postgres-url] [journeys] [--quick]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,8 +23,10 @@ import { openStore } from '../core/store/index.ts';
 import type { Store } from '../core/store/types.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'touchpoint-bench-analytics-'));
-const pgBase = process.argv[2]?.startsWith('postgres') ? process.argv[2] : undefined;
-const JOURNEYS = Number(process.argv[pgBase ? 3 : 2] || 100_000);
+const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const QUICK = process.argv.includes('--quick');
+const pgBase = args[0]?.startsWith('postgres') ? args[0] : undefined;
+const JOURNEYS = Number(args[pgBase ? 1 : 0] || 100_000);
 const schema = `tp_bench_analytics_${process.pid}`;
 const url = pgBase ? `${pgBase}${pgBase.includes('?') ? '&' : '?'}schema=${schema}` : `duckdb://${join(dir, 'bench.duckdb')}`;
 
@@ -93,6 +96,23 @@ async function run(store: Store, config: AnalyticsConfig, period: string, log: L
   return out;
 }
 
+/** Wall time per statement text (whitespace squeezed, cut to 110 characters), from knex's query events. */
+function profileStatements(store: Store): { clear(): void; top(n: number): [string, number][] } {
+  const open = new Map<string, [string, number]>();
+  const spent = new Map<string, number>();
+  const key = (q: { sql?: string }) => String(q.sql ?? '').replace(/\s+/g, ' ').slice(0, 110);
+  store.knex.on('query', (q: { __knexQueryUid: string; sql?: string }) => void open.set(q.__knexQueryUid, [key(q), performance.now()]));
+  const done = (_: unknown, q: { __knexQueryUid: string }) => {
+    const o = open.get(q.__knexQueryUid);
+    if (!o) return;
+    open.delete(q.__knexQueryUid);
+    spent.set(o[0], (spent.get(o[0]) ?? 0) + performance.now() - o[1]);
+  };
+  store.knex.on('query-response', done);
+  store.knex.on('query-error', done);
+  return { clear: () => spent.clear(), top: (n) => [...spent].sort((a, b) => b[1] - a[1]).slice(0, n) };
+}
+
 const store = await openStore({ url });
 try {
   await store.migrate();
@@ -102,7 +122,7 @@ try {
   const base: AnalyticsConfig = { ...DEFAULTS, fx: { rates: { USD: 0.92 } }, attribution: { ...DEFAULTS.attribution, direct_channels: ['ch0'] } };
   for (const period of ['all', '2025-03-01..2025-03-31']) {
     console.log(`period ${period}${period === 'all' ? '' : ' (with its comparison period)'}:`);
-    for (const model of ATTRIBUTION_MODELS) {
+    for (const model of QUICK ? [] : ATTRIBUTION_MODELS) {
       const [, ms, , cpu] = await run(store, { ...base, attribution: { ...base.attribution, models: [model] } }, period);
       console.log(`  ${model.padEnd(16)} ${ms.toFixed(0).padStart(6)} ms  (cpu ${cpu.toFixed(0)} ms)`);
     }
@@ -114,11 +134,20 @@ try {
   }
   const modules: string[] = [];
   const log: Logger = { ...silentLogger, debug: (m: string, f?: Record<string, unknown>) => void modules.push(`${m.replace('analytics: ', '')} ${f?.ms} ms`), child: () => log };
-  try {
-    const [, ms] = await timed(() => computeAnalytics(store, base, { runId: 'bench', log, periods: ['all'], now: new Date('2025-04-01T00:00:00Z') }));
-    console.log(`computeAnalytics (every module, period all, stored): ${ms.toFixed(0)} ms — ${modules.join(', ')}`);
-  } catch (e) {
-    console.log(`computeAnalytics failed: ${(e as Error).message.split('\n')[0]}`);
+  const statements = profileStatements(store);
+  for (const periods of [['all'], ['all', 'last_month', 'last_30_days']]) {
+    modules.length = 0;
+    statements.clear();
+    try {
+      const [, ms] = await timed(() => computeAnalytics(store, base, { runId: 'bench', log, periods, now: new Date('2025-04-01T00:00:00Z') }));
+      console.log(`computeAnalytics (every module, periods ${periods.join(', ')}, stored): ${ms.toFixed(0)} ms (cpu ${lastCpuMs.toFixed(0)} ms)${periods.length === 1 ? ` — ${modules.join(', ')}` : ''}`);
+      if (periods.length === 1) {
+        const top = statements.top(12);
+        console.log(`  slowest statements: ${top.map(([text, spent]) => `\n    ${spent.toFixed(0).padStart(6)} ms  ${text}`).join('')}`);
+      }
+    } catch (e) {
+      console.log(`computeAnalytics failed: ${(e as Error).message.split('\n')[0]}`);
+    }
   }
   console.log(`load average: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 } finally {

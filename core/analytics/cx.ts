@@ -7,8 +7,8 @@
 import { exec, inList, raw, sql } from '../journeys/sql.ts';
 import type { Fragment } from '../journeys/sql.ts';
 import { STAGE_ORDER } from './config.ts';
-import { countFunnel, dropFunnelTables, funnelRows, prepareFunnelTables, stageFunnelSteps } from './funnels.ts';
-import { dropPathTables, preparePathTables, transitionsSql } from './paths.ts';
+import { funnelRows, stageFunnelCounts, stageFunnelSteps } from './funnels.ts';
+import { pathTransitions } from './paths.ts';
 import { dateIn } from './period.ts';
 import type { AnalyticsContext, ResultRow } from './types.ts';
 
@@ -84,11 +84,9 @@ async function painPoints(ctx: AnalyticsContext): Promise<ResultRow[]> {
   const rows: ResultRow[] = [];
 
   // The stage funnel's steps before purchase by drop-off rate (after a purchase, not coming back is
-  // churn, measured below, not a step of the journey that hurts).
-  await prepareFunnelTables(ctx);
+  // churn, measured below, not a step of the journey that hurts). The funnels module's counts.
   const steps = stageFunnelSteps();
-  const funnel = funnelRows('stages', steps, (await countFunnel(ctx, steps)).filter((c) => c.segment_type === 'all'), [['all', '(all)']]);
-  await dropFunnelTables(ctx);
+  const funnel = funnelRows('stages', steps, (await stageFunnelCounts(ctx)).filter((c) => c.segment_type === 'all'), [['all', '(all)']]);
   const stepItems = funnel
     .filter((f) => Number(f.step_number) <= STAGE_ORDER.indexOf('purchase') && Number(f.entrants) > 0)
     .map((f) => ({ key: String(f.step), value: f.drop_off_rate as number | null, n: Number(f.entrants) }));
@@ -96,14 +94,15 @@ async function painPoints(ctx: AnalyticsContext): Promise<ResultRow[]> {
 
   // Channels whose transitions most often go nowhere: the share of transitions out of a channel
   // that end an open journey (→ (null)).
-  await preparePathTables(ctx);
-  const exits = await exec(
-    db,
-    sql`select from_state, sum(transitions) as n, sum(case when to_state = '(null)' then transitions else 0 end) as dropped
-      from (${raw(transitionsSql())}) t where collapsed = ${config.paths.collapse_repeats} and from_state <> '(start)' group by from_state`,
-  );
-  await dropPathTables(ctx);
-  const exitItems = exits.rows.map((r) => ({ key: `${String(r.from_state)} > (null)`, value: ratio(Number(r.dropped), Number(r.n)), n: Number(r.n) })).filter((i) => (i.value ?? 0) > 0);
+  const exits = new Map<string, { n: number; dropped: number }>();
+  for (const t of await pathTransitions(ctx)) {
+    if (t.collapsed !== config.paths.collapse_repeats || t.from_state === '(start)') continue;
+    const e = exits.get(t.from_state) ?? { n: 0, dropped: 0 };
+    e.n += t.transitions;
+    if (t.to_state === '(null)') e.dropped += t.transitions;
+    exits.set(t.from_state, e);
+  }
+  const exitItems = [...exits].map(([from, e]) => ({ key: `${from} > (null)`, value: ratio(e.dropped, e.n), n: e.n })).filter((i) => (i.value ?? 0) > 0);
   for (const t of topOf(exitItems, config.cx.top)) rows.push(metric('pain_point_transition', 'transition', t.key, t.value, t.n, 'ratio'));
 
   // What open journeys last did before going quiet.

@@ -8,6 +8,7 @@ import { inList, join, raw, sql, exec } from '../journeys/sql.ts';
 import type { Fragment } from '../journeys/sql.ts';
 import { STAGE_ORDER } from './config.ts';
 import type { FunnelDefinition } from './config.ts';
+import { once } from './shared.ts';
 import type { AnalyticsContext, ResultRow } from './types.ts';
 
 /** A step as SQL: which touchpoints (alias t of a_fseq) reach it, and how it follows the previous one. */
@@ -50,9 +51,21 @@ export function customFunnelSteps(def: FunnelDefinition): StepSpec[] {
 /**
  * The working tables of the funnels: a_fseq (each person's touchpoints in one order, with epoch
  * seconds), a_fperson (their first touchpoint's segments) and a_fseg (person × segment, `all`
- * included). Also used by cx.ts.
+ * included). Built once per context (cx.ts reads them too); dropped with the working tables.
  */
-export async function prepareFunnelTables(ctx: AnalyticsContext): Promise<void> {
+export function ensureFunnelTables(ctx: AnalyticsContext): Promise<void> {
+  return once(ctx, 'funnel tables', () => prepareFunnelTables(ctx));
+}
+
+/** The stage funnel's counts, per segment (cx.ts takes its pain points from them). */
+export function stageFunnelCounts(ctx: AnalyticsContext): Promise<StepCount[]> {
+  return once(ctx, 'stage funnel', async () => {
+    await ensureFunnelTables(ctx);
+    return countFunnel(ctx, stageFunnelSteps());
+  });
+}
+
+async function prepareFunnelTables(ctx: AnalyticsContext): Promise<void> {
   const { db, config } = ctx;
   await dropFunnelTables(ctx);
   await exec(
@@ -60,8 +73,8 @@ export async function prepareFunnelTables(ctx: AnalyticsContext): Promise<void> 
     raw(`create temporary table a_fseq as
     select t.person_id, t.occurred_at, cast(extract(epoch from t.occurred_at) as double precision) as ts, t.name, t.stage, t.channel,
       t.campaign, t.campaign_id, t.device, t.is_conversion,
-      row_number() over (partition by t.person_id order by t.occurred_at, j.journey_number, t.position) as seq
-    from a_touches t join a_journeys j on j.journey_id = t.journey_id`),
+      row_number() over (partition by t.person_id order by t.occurred_at, t.journey_number, t.position) as seq
+    from a_touches t`),
   );
   await exec(
     db,
@@ -102,7 +115,7 @@ function reachedSql(steps: StepSpec[]): Fragment {
   return sql`with ${join(ctes, ', ')}, reached as (${union})`;
 }
 
-interface StepCount {
+export interface StepCount {
   segment_type: string;
   segment_value: string;
   step: number;
@@ -110,7 +123,7 @@ interface StepCount {
   median: number | null;
 }
 
-/** Per segment and step: entrants and the median seconds to the next step. Needs prepareFunnelTables. */
+/** Per segment and step: entrants and the median seconds to the next step. Needs ensureFunnelTables. */
 export async function countFunnel(ctx: AnalyticsContext, steps: StepSpec[]): Promise<StepCount[]> {
   const rows = (
     await exec(
@@ -170,15 +183,12 @@ export function funnelRows(funnel: string, steps: StepSpec[], counts: StepCount[
 }
 
 export async function computeFunnels(ctx: AnalyticsContext): Promise<ResultRow[]> {
-  await prepareFunnelTables(ctx);
+  await ensureFunnelTables(ctx);
   const segments = await segmentValues(ctx);
-  const funnels: [string, StepSpec[]][] = [['stages', stageFunnelSteps()], ...ctx.config.funnels.map((f): [string, StepSpec[]] => [f.name, customFunnelSteps(f)])];
-  const rows: ResultRow[] = [];
-  for (const [name, steps] of funnels) {
-    if (steps.length === 0) continue;
-    rows.push(...funnelRows(name, steps, await countFunnel(ctx, steps), segments));
+  const rows = funnelRows('stages', stageFunnelSteps(), await stageFunnelCounts(ctx), segments);
+  for (const f of ctx.config.funnels) {
+    const steps = customFunnelSteps(f);
+    if (steps.length > 0) rows.push(...funnelRows(f.name, steps, await countFunnel(ctx, steps), segments));
   }
-  // Not in a finally: after a failed statement PostgreSQL refuses every other one in the transaction.
-  await dropFunnelTables(ctx);
   return rows;
 }

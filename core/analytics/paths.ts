@@ -5,6 +5,7 @@
 // Set-based SQL over a_journeys / a_touches; only the grouped rows come back.
 import { bytewise } from '../journeys/rules.ts';
 import { exec, raw, sql } from '../journeys/sql.ts';
+import { once } from './shared.ts';
 import type { AnalyticsContext, ResultRow } from './types.ts';
 
 export const PATH_SEPARATOR = ' > ';
@@ -14,40 +15,60 @@ export const TRUNCATED = '… > ';
 export const EMPTY_PATH = '(none)';
 
 /**
- * a_ppos: (journey_id, collapsed, pos, channel, n) — each journey's channels numbered from 1, once
- * raw (collapsed = false) and once with repeats collapsed; n = the journey's path length.
+ * a_ppos: (journey_id, collapsed, pos, channel, prev, next, n, converted) — each journey's channels
+ * numbered from 1, once raw (collapsed = false) and once with repeats collapsed, with the channel
+ * before and after in the same form and n = the journey's path length; transitions and flows read
+ * them without another window or self-join.
  * a_ppath: (journey_id, collapsed, converted, revenue, length, path) — one row per journey and mode,
- * journeys without touchpoints included (length 0). Also used by cx.ts.
+ * journeys without touchpoints included (length 0).
+ * Built once per context (cx.ts reads them too); dropped with the working tables.
  */
-export async function preparePathTables(ctx: AnalyticsContext): Promise<void> {
+export function ensurePathTables(ctx: AnalyticsContext): Promise<void> {
+  return once(ctx, 'path tables', () => preparePathTables(ctx));
+}
+
+/** A path's text from its last `max` channels (r = 1…max within the journey and mode, alias x). */
+function pathText(max: number): string {
+  // PostgreSQL takes at most 100 function arguments; an ordered string_agg serves longer paths.
+  if (max > 60) return `string_agg(channel, '${PATH_SEPARATOR}' order by r)`;
+  // One max(case …) per place is a plain hash aggregate: an ordered string_agg sorts every group
+  // (on DuckDB 7× slower over 100k journeys). concat_ws skips the places a short path lacks.
+  const places = Array.from({ length: max }, (_, i) => `max(case when r = ${i + 1} then channel end)`);
+  return `concat_ws('${PATH_SEPARATOR}', ${places.join(', ')})`;
+}
+
+async function preparePathTables(ctx: AnalyticsContext): Promise<void> {
   const { db, config } = ctx;
+  const max = config.paths.max_length;
   await dropPathTables(ctx);
+  // Positions run 1…n with the conversion last (prepare.ts): the raw position is the touch's.
   await exec(
     db,
     raw(`create temporary table a_ppos as
     with seq as (
-      select journey_id, position, channel,
-        case when lag(channel) over (partition by journey_id order by position) = channel then 0 else 1 end as changes
+      select journey_id, position as pos, channel, converted,
+        lag(channel) over w as prev, lead(channel) over w as next, count(*) over (partition by journey_id) as n
       from a_touches where not is_conversion
-    ),
-    modes as (
-      select journey_id, false as collapsed, channel, row_number() over (partition by journey_id order by position) as pos from seq
-      union all
-      select journey_id, true as collapsed, channel, row_number() over (partition by journey_id order by position) as pos from seq where changes = 1
+      window w as (partition by journey_id order by position)
     )
-    select journey_id, collapsed, pos, channel, count(*) over (partition by journey_id, collapsed) as n from modes`),
+    select journey_id, false as collapsed, pos, channel, prev, next, n, converted from seq
+    union all
+    select journey_id, true as collapsed, row_number() over w, channel, lag(channel) over w, lead(channel) over w,
+      count(*) over (partition by journey_id), converted
+    from seq where not coalesce(prev = channel, false)
+    window w as (partition by journey_id order by pos)`),
   );
   // The text of a path longer than max_length keeps its last max_length channels.
   await exec(
     db,
     sql`create temporary table a_ppath as
     select j.journey_id, m.collapsed, j.converted, j.revenue, coalesce(p.n, 0) as length,
-      case when p.n is null then ${EMPTY_PATH} when p.n > ${config.paths.max_length} then ${TRUNCATED} || p.path else p.path end as path
+      case when p.n is null then ${EMPTY_PATH} when p.n > ${max} then ${TRUNCATED} || p.path else p.path end as path
     from a_journeys j
     cross join (select false as collapsed union all select true as collapsed) m
     left join (
-      select journey_id, collapsed, max(n) as n, string_agg(channel, ${PATH_SEPARATOR} order by pos) as path
-      from a_ppos where pos > n - ${config.paths.max_length}
+      select journey_id, collapsed, max(n) as n, ${raw(pathText(max))} as path
+      from (select journey_id, collapsed, n, channel, pos - greatest(n - ${max}, 0) as r from a_ppos where pos > n - ${max}) x
       group by journey_id, collapsed
     ) p on p.journey_id = j.journey_id and p.collapsed = m.collapsed`,
   );
@@ -62,21 +83,37 @@ const num = (v: unknown): number | null => (v === null || v === undefined ? null
 
 /** The transition matrix per mode: (collapsed, from_state, to_state, transitions, share of from_state's). */
 export function transitionsSql(): string {
-  return `with steps as (
-      select collapsed, coalesce(lag(channel) over (partition by journey_id, collapsed order by pos), '(start)') as from_state, channel as to_state
-      from a_ppos
-      union all
-      select x.collapsed, coalesce(l.channel, '(start)') as from_state, case when x.converted then '(conversion)' else '(null)' end as to_state
-      from a_ppath x left join a_ppos l on l.journey_id = x.journey_id and l.collapsed = x.collapsed and l.pos = x.length
-    )
-    select collapsed, from_state, to_state, count(*) as transitions,
+  return `select collapsed, from_state, to_state, count(*) as transitions,
       cast(count(*) as double precision) / sum(count(*)) over (partition by collapsed, from_state) as share
-    from steps group by collapsed, from_state, to_state`;
+    from (
+      select collapsed, coalesce(prev, '(start)') as from_state, channel as to_state from a_ppos
+      union all
+      select collapsed, channel, case when converted then '(conversion)' else '(null)' end from a_ppos where pos = n
+      union all
+      select collapsed, '(start)', case when converted then '(conversion)' else '(null)' end from a_ppath where length = 0
+    ) steps group by collapsed, from_state, to_state`;
+}
+
+export interface TransitionRow {
+  collapsed: boolean;
+  from_state: string;
+  to_state: string;
+  transitions: number;
+  share: number | null;
+}
+
+/** The transition matrix, once per context (paths stores it, cx takes its pain points from it). */
+export function pathTransitions(ctx: AnalyticsContext): Promise<TransitionRow[]> {
+  return once(ctx, 'transitions', async () => {
+    await ensurePathTables(ctx);
+    const { rows } = await exec(ctx.db, raw(`${transitionsSql()} order by collapsed desc, from_state, to_state`));
+    return rows.map((r) => ({ collapsed: Boolean(r.collapsed), from_state: String(r.from_state), to_state: String(r.to_state), transitions: Number(r.transitions), share: num(r.share) }));
+  });
 }
 
 export async function computePaths(ctx: AnalyticsContext): Promise<ResultRow[]> {
   const { db, dialect, config } = ctx;
-  await preparePathTables(ctx);
+  await ensurePathTables(ctx);
   const currency = config.reporting_currency;
   const rows: ResultRow[] = [];
 
@@ -118,26 +155,21 @@ export async function computePaths(ctx: AnalyticsContext): Promise<ResultRow[]> 
     rows.push({ kind: 'path_length', collapsed: Boolean(r.collapsed), path: String(r.length), length: Number(r.length), journeys: Number(r.journeys), conversions: Number(r.conversions), revenue: num(r.revenue) ?? 0, share: num(r.share), currency });
   }
 
-  const transitions = await exec(db, raw(`${transitionsSql()} order by collapsed desc, from_state, to_state`));
-  for (const r of transitions.rows) {
-    rows.push({ kind: 'transition', collapsed: Boolean(r.collapsed), from_state: String(r.from_state), to_state: String(r.to_state), journeys: Number(r.transitions), share: num(r.share) });
+  for (const r of await pathTransitions(ctx)) {
+    rows.push({ kind: 'transition', collapsed: r.collapsed, from_state: r.from_state, to_state: r.to_state, journeys: r.transitions, share: r.share });
   }
 
   const flows = await exec(
     db,
-    sql`select p.collapsed, p.pos as step, p.channel as from_state,
-        coalesce(nx.channel, case when x.converted then '(conversion)' else '(null)' end) as to_state, count(*) as journeys,
-        cast(count(*) as double precision) / sum(count(*)) over (partition by p.collapsed, p.pos) as share
-      from a_ppos p
-      join a_ppath x on x.journey_id = p.journey_id and x.collapsed = p.collapsed
-      left join a_ppos nx on nx.journey_id = p.journey_id and nx.collapsed = p.collapsed and nx.pos = p.pos + 1
-      where p.pos <= ${config.paths.flow_steps}
-      group by p.collapsed, p.pos, p.channel, coalesce(nx.channel, case when x.converted then '(conversion)' else '(null)' end)`,
+    sql`select collapsed, pos as step, channel as from_state,
+        coalesce(next, case when converted then '(conversion)' else '(null)' end) as to_state, count(*) as journeys,
+        cast(count(*) as double precision) / sum(count(*)) over (partition by collapsed, pos) as share
+      from a_ppos where pos <= ${config.paths.flow_steps}
+      group by collapsed, pos, channel, coalesce(next, case when converted then '(conversion)' else '(null)' end)`,
   );
   for (const r of flows.rows) {
     rows.push({ kind: 'flow', collapsed: Boolean(r.collapsed), step: Number(r.step), from_state: String(r.from_state), to_state: String(r.to_state), journeys: Number(r.journeys), share: num(r.share) });
   }
 
-  await dropPathTables(ctx);
   return rows;
 }

@@ -6,20 +6,22 @@
 //   a_touches   those journeys' touchpoints in order (position 1…), the conversion last
 //               (is_conversion), with campaign_key = campaign id, else the id that spend rows or
 //               touchpoints give the same campaign name (a_campaign_ids), else the campaign name,
-//               else `attribution.unknown_campaign`.
+//               else `attribution.unknown_campaign`; each carries its journey's journey_number
+//               and converted, so no module joins a_journeys back.
 //   a_spend     ad spend rows dated in the period, cost in the reporting currency, campaign_key as
 //               for touches (so spend and touches of one campaign meet on one key).
 //   a_fx        the exchange rates used: (currency, valid_from, valid_to, rate).
 //   a_campaign_ids  campaign name → its smallest known id, from spend and touchpoints with both.
 //
-// The same with the prefix `a_prev_` for the comparison period. Temporary tables of the stage's
-// transaction: nothing is read into Node. Currency rules: docs/analytics.md#currency.
+// The same with the prefix `a_prev_` for the comparison period. Only the columns the modules read.
+// Temporary tables of the stage's transaction: nothing is read into Node. Currency rules: docs/analytics.md#currency.
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../errors.ts';
 import { analyzed, exec, raw, sql } from '../journeys/sql.ts';
 import type { Fragment } from '../journeys/sql.ts';
 import type { AnalyticsConfig } from './config.ts';
 import type { ResolvedPeriod } from './period.ts';
+import { forget } from './shared.ts';
 import type { AnalyticsContext } from './types.ts';
 
 export interface FxRate {
@@ -76,11 +78,16 @@ export function readFxFile(file: string): FxRate[] {
   });
 }
 
-/** `expr` of a money column in `currency` on `date`, converted: null when no rate applies. */
-function converted(amount: Fragment, currency: Fragment, date: Fragment, reporting: string): Fragment {
-  return sql`${amount} * (select fx.rate from a_fx fx where fx.currency = coalesce(upper(${currency}), ${reporting})
-    and (fx.valid_from is null or fx.valid_from <= ${date}) and (fx.valid_to is null or fx.valid_to > ${date})
-    order by fx.valid_from desc nulls last limit 1)`;
+/**
+ * The rate of a money column in `currency` on `date`: a left join of a_fx as `alias`. The ranges of
+ * one currency in a_fx never overlap (fxRates: the fixed rate until the first dated one, each dated
+ * one until the next; a duplicated date gives an empty range), so a row meets at most one rate; no
+ * rate leaves it null. A join, not a subquery per row: DuckDB ran the correlated lookup per journey.
+ */
+function rateJoin(alias: string, currency: Fragment, date: Fragment, reporting: string): Fragment {
+  const fx = raw(alias);
+  return sql`left join a_fx ${fx} on ${fx}.currency = coalesce(upper(${currency}), ${reporting})
+    and (${fx}.valid_from is null or ${fx}.valid_from <= ${date}) and (${fx}.valid_to is null or ${fx}.valid_to > ${date})`;
 }
 
 function bounds(column: Fragment, p: ResolvedPeriod): Fragment {
@@ -100,25 +107,28 @@ async function createFor(ctx: AnalyticsContext, prefix: string, p: ResolvedPerio
   const { db, dialect, config } = ctx;
   const cur = config.reporting_currency;
   const ends = raw('coalesce(j.conversion_at, j.ended_at)');
+  // Only the columns the modules read; touches carry their journey's number and outcome so that
+  // no module joins a_journeys back to order or split them.
   const steps = [
     ...analyzed(
       dialect,
       `${prefix}journeys`,
       `${prefix}journeys`,
-      sql`select j.journey_id, j.person_id, j.status, j.conversion_at is not null as converted, j.journey_number,
-          j.conversion_name, j.conversion_at, j.started_at, j.ended_at, ${ends} as ends_at,
-          case when j.conversion_at is null then 0 else ${converted(raw('coalesce(j.conversion_value, 0)'), raw('j.conversion_currency'), sql`cast((j.conversion_at at time zone ${config.timezone}) as date)`, cur)} end as revenue,
-          j.conversion_value, j.conversion_currency, j.touch_count, j.session_count,
-          j.first_touch_channel, j.first_touch_campaign, j.first_touch_device, j.last_touch_channel, j.last_touch_campaign
-        from journeys j where ${bounds(ends, p)}`,
+      sql`select j.journey_id, j.person_id, j.conversion_at is not null as converted, j.journey_number,
+          j.conversion_at, j.started_at, ${ends} as ends_at,
+          case when j.conversion_at is null then 0 else coalesce(j.conversion_value, 0) * fx.rate end as revenue,
+          j.touch_count, j.first_touch_channel
+        from journeys j
+        ${rateJoin('fx', raw('j.conversion_currency'), sql`cast((j.conversion_at at time zone ${config.timezone}) as date)`, cur)}
+        where ${bounds(ends, p)}`,
     ),
     ...analyzed(
       dialect,
       `${prefix}touches`,
       `${prefix}touches`,
-      sql`select t.journey_id, t.person_id, t.position, t.event_id, t.occurred_at, t.name, t.channel, t.source_medium,
+      sql`select t.journey_id, t.person_id, j.journey_number, j.converted, t.position, t.occurred_at, t.name, t.channel,
           t.campaign_id, t.campaign, coalesce(t.campaign_id, ci.campaign_id, t.campaign, ${config.attribution.unknown_campaign}) as campaign_key,
-          t.stage, t.session_key, t.device, t.is_conversion
+          t.stage, t.device, t.is_conversion
         from journey_touchpoints t join ${raw(`${prefix}journeys`)} j on j.journey_id = t.journey_id
         left join a_campaign_ids ci on ci.campaign = t.campaign`,
     ),
@@ -126,11 +136,12 @@ async function createFor(ctx: AnalyticsContext, prefix: string, p: ResolvedPerio
       dialect,
       `${prefix}spend`,
       `${prefix}spend`,
-      sql`select s.spend_id, s.source, s.date, s.channel, s.campaign_id, s.campaign,
+      sql`select s.date, s.channel, s.campaign,
           coalesce(s.campaign_id, ci.campaign_id, s.campaign, ${config.attribution.unknown_campaign}) as campaign_key,
-          ${converted(raw('coalesce(s.cost, 0)'), raw('s.currency'), raw('s.date'), cur)} as cost, s.cost as cost_original, s.currency as currency_original,
-          s.clicks, s.impressions
-        from spend s left join a_campaign_ids ci on ci.campaign = s.campaign where ${dateBounds(raw('s.date'), p)}`,
+          coalesce(s.cost, 0) * fx.rate as cost, s.cost as cost_original, s.currency as currency_original
+        from spend s left join a_campaign_ids ci on ci.campaign = s.campaign
+        ${rateJoin('fx', raw('s.currency'), raw('s.date'), cur)}
+        where ${dateBounds(raw('s.date'), p)}`,
     ),
   ];
   for (const step of steps) await exec(db, step.sql);
@@ -162,7 +173,12 @@ export async function prepare(ctx: AnalyticsContext): Promise<{ journeys: number
   return out;
 }
 
+/** The module tables built once per context and read by several modules (shared.ts). */
+const SHARED_TABLES = ['a_fseq', 'a_fperson', 'a_fseg', 'a_ppos', 'a_ppath'] as const;
+
 export async function dropWorkingTables(ctx: Pick<AnalyticsContext, 'db'>): Promise<void> {
+  forget(ctx);
+  for (const t of SHARED_TABLES) await exec(ctx.db, raw(`drop table if exists ${t}`));
   for (const prefix of ['a_', 'a_prev_']) for (const t of TABLES) await exec(ctx.db, raw(`drop table if exists ${prefix}${t}`));
   // The attribution working tables (attribution.ts) live and die with these.
   for (const prefix of ['a_', 'a_prev_']) for (const t of ATTRIBUTION_TABLES) await exec(ctx.db, raw(`drop table if exists ${prefix}${t}`));

@@ -7,7 +7,7 @@ import type { Store } from '../store/types.ts';
 import { createPgSchema, describeEachEngine, describeOnPostgres, tempDuckDB } from '../store/test-support.ts';
 import { resolveAnalyticsConfig } from './config.ts';
 import { ANALYTICS_TABLES } from './schema.ts';
-import { computeAnalytics } from './stage.ts';
+import { computeAnalytics, computeStale } from './stage.ts';
 import { insertJourneys, insertScores, log } from './test-world.ts';
 import type { JourneySpec, TouchSpec } from './test-world.ts';
 
@@ -103,6 +103,25 @@ describeEachEngine('analytics stage', (engine) => {
       expect(after[moved], key).toBe(n);
     }
     expect(Object.keys(after)).toHaveLength(Object.keys(before).length);
+  });
+
+  it('computeStale reuses current periods and computes those with other settings or changed data', async () => {
+    await computeAnalytics(store, config, { runId: 'run-3', log, periods: ['2025-02', 'last_month', '2025-03'] });
+    const runOf = async (period: string) => (await store.knex('funnel_results').where({ period }).first('run_id'))?.run_id;
+    expect(await runOf('2025-03-01..2025-03-31')).toBe('run-3');
+    // Current: nothing computed; an unknown period is.
+    let r = await computeStale(store, config, { runId: 'run-4', log, periods: ['2025-02', '2025-01'] });
+    expect(r.reused).toEqual(['2025-02-01..2025-02-28']);
+    expect(r.computed.map((s) => s.period)).toEqual(['2025-01-01..2025-01-31']);
+    // Other settings (another comparison) shape other rows.
+    r = await computeStale(store, { ...config, comparison: 'none' }, { runId: 'run-5', log, periods: ['2025-03'] });
+    expect(r.computed.map((s) => s.period)).toEqual(['2025-03-01..2025-03-31']);
+    // A run after the results: they may be stale.
+    const later = new Date(Date.now() + 1000);
+    await store.knex('runs').insert({ run_id: 'other', pipeline: 'p', started_at: later, ended_at: later, status: 'succeeded', rows: '{}' });
+    r = await computeStale(store, config, { runId: 'run-6', log, periods: ['2025-02'] });
+    expect(r).toMatchObject({ reused: [], computed: [{ period: '2025-02-01..2025-02-28' }] });
+    expect(await runOf('2025-02-01..2025-02-28')).toBe('run-6');
   });
 });
 

@@ -1,8 +1,9 @@
 // The `analytics` stage: for each configured period, builds the period's working tables
 // (prepare.ts) and runs every module — funnels, paths, attribution, ROI, CX — then replaces the
 // period's rows of the five result tables, all in one transaction per period, so readers see one
-// run's numbers per period, never a mix. `computeAnalytics` is also what reports and
-// `touchpoint query` call to compute a period on demand.
+// run's numbers per period, never a mix. `computeAnalytics` is also what `touchpoint query` calls
+// to compute a period on demand; reports call `computeStale`, which skips the periods whose stored
+// results are current (state.ts), e.g. those the pipeline run just computed.
 import type { Knex } from 'knex';
 import type { Stage } from '../engine/stages.ts';
 import type { LoadedPipeline } from '../config/types.ts';
@@ -24,6 +25,7 @@ import type { PeriodSpec, ResolvedPeriod } from './period.ts';
 import { dropWorkingTables, prepare } from './prepare.ts';
 import { computeRoi } from './roi.ts';
 import type { AnalyticsTable } from './schema.ts';
+import { configHash, currentPeriods, ensureStateTable, recordComputed } from './state.ts';
 import type { AnalyticsContext, AnalyticsModule, ResultRow } from './types.ts';
 
 export const MODULES: [AnalyticsTable, AnalyticsModule][] = [
@@ -80,7 +82,11 @@ export async function resolvePeriods(db: Knex, config: AnalyticsConfig, specs: P
 
 /** Computes and stores the analytics of each period; one transaction per period. */
 export async function computeAnalytics(store: Store, config: AnalyticsConfig, options: ComputeOptions): Promise<PeriodSummary[]> {
-  const periods = await resolvePeriods(store.knex, config, options.periods ?? config.periods, options.now);
+  const resolved = await resolvePeriods(store.knex, config, options.periods ?? config.periods, options.now);
+  // Two specs of one period (last_month and 2025-03) are computed once.
+  const periods = resolved.filter((p, i) => resolved.findIndex((q) => q.key === p.key) === i);
+  const hash = configHash(config);
+  await ensureStateTable(store.knex);
   const summaries: PeriodSummary[] = [];
   for (const period of periods) {
     const comparison = comparisonPeriod(period, config.comparison);
@@ -102,11 +108,24 @@ export async function computeAnalytics(store: Store, config: AnalyticsConfig, op
           await appendResults(trx, store.dialect, table, tableRows.map((r) => ({ ...stamp, ...r })));
           rows[table] = tableRows.length;
         }
+        await recordComputed(trx, period.key, hash, options.runId, stamp.computed_at);
         return { period: period.key, label: period.label, journeys: prepared.journeys, rows };
       }),
     );
   }
   return summaries;
+}
+
+/**
+ * Computes those of `options.periods` whose stored results are not current for `config` (same
+ * settings, no data change since: state.ts) and returns which were computed and which reused.
+ */
+export async function computeStale(store: Store, config: AnalyticsConfig, options: ComputeOptions & { periods: PeriodSpec[] }): Promise<{ computed: PeriodSummary[]; reused: string[] }> {
+  const resolved = await resolvePeriods(store.knex, config, options.periods, options.now);
+  const current = await currentPeriods(store.knex, config, resolved.map((p) => p.key));
+  const stale = options.periods.filter((_, i) => !current.has(resolved[i].key));
+  const computed = stale.length > 0 ? await computeAnalytics(store, config, { ...options, periods: stale }) : [];
+  return { computed, reused: [...new Set(resolved.filter((p) => current.has(p.key)).map((p) => p.key))] };
 }
 
 /**

@@ -1,12 +1,14 @@
 // Renders one report for one period: open the pipeline's store, make sure the analytics tables hold
-// the period (and its comparison period) — computing them replaces those periods' rows — run the
+// the period (and its comparison period) — those whose stored results are current (computed by the
+// pipeline run or an earlier report with the same settings, no data change since) are read as they
+// are, the others computed, which replaces those periods' rows — run the
 // report's queries, render HTML, print the PDF, and write `<outDir>/<name>-<periodKey>.html|.pdf`.
 // Sending is deliver.ts's business; this only renders.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadPipeline } from '../config/pipeline.ts';
 import type { LoadedPipeline } from '../config/types.ts';
-import { analyticsConfigOf, computeAnalytics, resolvePeriods } from '../analytics/stage.ts';
+import { analyticsConfigOf, computeStale, resolvePeriods } from '../analytics/stage.ts';
 import { comparisonPeriod } from '../analytics/period.ts';
 import type { PeriodSpec, ResolvedPeriod } from '../analytics/period.ts';
 import { newRunId, storeUrlFor } from '../engine/run.ts';
@@ -33,7 +35,7 @@ export interface RunReportOptions {
   browser?: ReportBrowser;
   log: Logger;
   now?: Date;
-  /** Compute the period's analytics first (default true; false reads what is stored). */
+  /** Compute the period's analytics first unless stored results are current (default true; false reads what is stored). */
   compute?: boolean;
   env?: Record<string, string | undefined>;
   /** Project folder for the pipeline's default store (default cwd). */
@@ -65,8 +67,8 @@ export async function runReport(options: RunReportOptions): Promise<RenderedRepo
     if (options.compute !== false) {
       const runId = `report-${newRunId(options.now)}`;
       const periods = [periodSpecOf(period), ...(comparison ? [periodSpecOf(comparison)] : [])];
-      const summaries = await computeAnalytics(store, config, { runId, log, periods, now: options.now });
-      log.debug('report: analytics computed', { report: spec.name, periods: summaries.map((s) => s.period) });
+      const { computed, reused } = await computeStale(store, config, { runId, log, periods, now: options.now });
+      log.debug('report: analytics', { report: spec.name, computed: computed.map((s) => s.period), reused });
     }
     const queries = spec.sections.flatMap((s) => s.queries ?? []);
     const db = store.knex;

@@ -46,6 +46,20 @@ function cellText(v: unknown): string {
   return typeof v === 'object' ? JSON.stringify(v) : String(v);
 }
 
+/** Money columns of the result tables (reporting currency): 2 decimals in a table. */
+const MONEY = new Set(['revenue', 'spend', 'cpa', 'cost_per_journey', 'prev_spend', 'prev_revenue']);
+
+/**
+ * A value as the table format shows it: money to 2 decimals, other fractions of 1 or more to 2
+ * decimals, smaller ones (shares, rates) to 4 significant digits, so float noise such as
+ * 73.99999999999999 reads 74. CSV and JSON keep full precision.
+ */
+export function tableValue(column: string, v: unknown): unknown {
+  if (typeof v !== 'number' || !Number.isFinite(v) || Number.isInteger(v)) return v;
+  if (MONEY.has(column) || Math.abs(v) >= 1) return Number(v.toFixed(2));
+  return Number(v.toPrecision(4));
+}
+
 /** RFC 4180: fields with a comma, quote or line break are quoted, quotes doubled; CRLF line ends. */
 export function toCsv(rows: Record<string, unknown>[], columns: string[]): string {
   const field = (v: unknown): string => {
@@ -197,7 +211,7 @@ export const query: Command = {
       else {
         const meta = sample ? ` · run ${String(sample.run_id)} · computed ${cellText(sample.computed_at)}` : '';
         output.out(`${target} · ${period.label}${period.label === period.key ? '' : ` (${period.key})`}${meta}`);
-        output.out(table(rows.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !RUN_COLUMNS.includes(k))))));
+        output.out(table(rows.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !RUN_COLUMNS.includes(k)).map(([k, v]) => [k, tableValue(k, v)])))));
         if (more) output.out(`(more rows: --limit ${max! * 5}, or --format csv for all)`);
       }
       return 0;
