@@ -190,6 +190,8 @@ export async function stitch(sql: Sql, config: IdentityConfig): Promise<StitchSt
   // Bottom-up: kept components become persons; at each level the identifiers peeled off a broken
   // component attach to the persons below them where no guard objects.
   await temp(sql, 'tpi_assign', 'select node_id, node_id as pkey from tpi_node where false');
+  // Each guard's limit, for the refusals' messages (the same at every level).
+  await temp(sql, 'tpi_limits', 'select ckey, min(lim) as lim from tpi_lim group by ckey');
   await temp(
     sql,
     'tpi_rej',
@@ -210,7 +212,7 @@ export async function stitch(sql: Sql, config: IdentityConfig): Promise<StitchSt
 
   // A person's key is its smallest identifier, whatever order it was assembled in.
   await temp(sql, 'tpi_person', 'select node_id, min(node_id) over (partition by pkey) as pkey from tpi_assign');
-  await drop(sql, 'tpi_lvl', 'tpi_act', 'tpi_act2', 'tpi_cr', 'tpi_viol', 'tpi_assign');
+  await drop(sql, 'tpi_lvl', 'tpi_act', 'tpi_act2', 'tpi_cr', 'tpi_viol', 'tpi_assign', 'tpi_limits');
   return stats;
 }
 
@@ -389,7 +391,6 @@ async function attachLevel(sql: Sql, peeled: string, weak: boolean, stats: Stitc
   await temp(sql, 'tpi_assign', 'select node_id, pkey from tpi_assign2');
   // Entities that would break a guard: bridges are ambiguous and stay out; each person takes its
   // own groups in order (smallest identifier first) up to the first that would break a guard.
-  await temp(sql, 'tpi_limits', 'select ckey, min(lim) as lim from tpi_lim group by ckey');
   await exec(
     sql,
     `insert into tpi_rej
@@ -423,5 +424,5 @@ async function attachLevel(sql: Sql, peeled: string, weak: boolean, stats: Stitc
      select 'limit', g.node_id, p.pkey, p.pkey, cast(null as bigint), p.ckey, cast(null as bigint), l.lim, 1
      from tpi_g g join tpi_pre p on p.glabel = g.label left join tpi_limits l on l.ckey = p.ckey where not p.accepted`,
   );
-  await drop(sql, 'tpi_p', 'tpi_p2', 'tpi_g', 'tpi_adj', 'tpi_adjn', 'tpi_gs', 'tpi_gc', 'tpi_pc', 'tpi_usum', 'tpi_ubad', 'tpi_cand', 'tpi_mg', 'tpi_ent', 'tpi_cm', 'tpi_ebad', 'tpi_assign2', 'tpi_pre', 'tpi_limits');
+  await drop(sql, 'tpi_p', 'tpi_p2', 'tpi_g', 'tpi_adj', 'tpi_adjn', 'tpi_gs', 'tpi_gc', 'tpi_pc', 'tpi_usum', 'tpi_ubad', 'tpi_cand', 'tpi_mg', 'tpi_ent', 'tpi_cm', 'tpi_ebad', 'tpi_assign2', 'tpi_pre');
 }

@@ -164,20 +164,29 @@ export async function assignIds(sql: Sql, options: WriteOptions): Promise<Person
 }
 
 /**
- * Brings `table` to the rows of work table `fresh` within the scope: deletes stored rows of the
+ * Brings `table` to the rows of the query `fresh` within the scope: deletes stored rows of the
  * scope that differ from (or are missing in) `fresh`, inserts the rows of `fresh` not stored. Rows
  * that did not change are not touched, which keeps a full recompute of a large, mostly unchanged
- * store cheap (DuckDB in particular pays for every index entry it deletes and re-inserts).
+ * store cheap (DuckDB in particular pays for every index entry it deletes and re-inserts). A full
+ * run into an empty table (the first run) inserts the query's rows directly, with no work table.
  */
-async function replaceRows(sql: Sql, table: string, fresh: string, key: string[], columns: string[], full: boolean, scope = inScope(full)): Promise<void> {
+async function replaceRows(
+  sql: Sql, table: string, fresh: string, bindings: unknown[], key: string[], columns: string[], full: boolean, scope = inScope(full),
+): Promise<void> {
+  if (full && (await scalar(sql, `select count(*) as n from (select 1 from ${table} limit 1) t`)) === 0) {
+    await exec(sql, `insert into ${table} (${columns.join(', ')}) select ${columns.map((c) => `f.${c}`).join(', ')} from (${fresh}) f`, bindings);
+    return;
+  }
+  const work = `tpi_out_${table}`;
+  await temp(sql, work, fresh, bindings);
   // Keys by equality (never null): PostgreSQL hashes or indexes that; by `is not distinct from`
   // alone it would compare every pair.
   const byKey = (a: string, b: string) => key.map((c) => `${a}.${c} = ${b}.${c}`).join(' and ');
   const same = [byKey('f', 't'), ...columns.filter((c) => !key.includes(c)).map((c) => `f.${c} is not distinct from t.${c}`)].join(' and ');
-  await exec(sql, `delete from ${table} t where ${scope} and not exists (select 1 from ${fresh} f where ${same})`);
+  await exec(sql, `delete from ${table} t where ${scope} and not exists (select 1 from ${work} f where ${same})`);
   await exec(
     sql,
-    `insert into ${table} (${columns.join(', ')}) select ${columns.map((c) => `f.${c}`).join(', ')} from ${fresh} f
+    `insert into ${table} (${columns.join(', ')}) select ${columns.map((c) => `f.${c}`).join(', ')} from ${work} f
      where not exists (select 1 from ${table} t where ${byKey('t', 'f')})`,
   );
 }
@@ -185,9 +194,9 @@ async function replaceRows(sql: Sql, table: string, fresh: string, key: string[]
 /** Writes the scope's rows of persons, identity_map, identity_nodes and identity_rejections. */
 export async function writeOutputs(sql: Sql, options: WriteOptions): Promise<void> {
   const { runId, full } = options;
-  await temp(
+  await replaceRows(
     sql,
-    'tpi_out_persons',
+    'persons',
     `select np.person_id, s.first_seen_at, s.last_seen_at, np.identifier_count,
        case when np.kept then np.created_run_id else cast(? as text) end as created_run_id,
        case when np.change is null then np.updated_run_id else cast(? as text) end as updated_run_id
@@ -196,33 +205,36 @@ export async function writeOutputs(sql: Sql, options: WriteOptions): Promise<voi
        from tpi_person p join tpi_node nd on nd.node_id = p.node_id group by p.pkey
      ) s on s.pkey = np.pkey`,
     [runId, runId],
-  );
-  // persons has no identifier columns: its scope is the previous persons of the scope's identifiers.
-  await replaceRows(
-    sql, 'persons', 'tpi_out_persons', ['person_id'],
+    ['person_id'],
     ['person_id', 'first_seen_at', 'last_seen_at', 'identifier_count', 'created_run_id', 'updated_run_id'],
-    full, full ? 'true' : 'person_id in (select person_id from tpi_oldp)',
+    full,
+    // persons has no identifier columns: its scope is the previous persons of the scope's identifiers.
+    full ? 'true' : 'person_id in (select person_id from tpi_oldp)',
   );
-  await temp(
+  await replaceRows(
     sql,
-    'tpi_out_map',
-    `select nd.identifier_type, nd.identifier_value, np.person_id from tpi_person p join tpi_node nd on nd.node_id = p.node_id join tpi_np np on np.pkey = p.pkey`,
+    'identity_map',
+    'select nd.identifier_type, nd.identifier_value, np.person_id from tpi_person p join tpi_node nd on nd.node_id = p.node_id join tpi_np np on np.pkey = p.pkey',
+    [],
+    ['identifier_type', 'identifier_value'],
+    ['identifier_type', 'identifier_value', 'person_id'],
+    full,
   );
-  await replaceRows(sql, 'identity_map', 'tpi_out_map', ['identifier_type', 'identifier_value'], ['identifier_type', 'identifier_value', 'person_id'], full);
   await temp(
     sql,
     'tpi_ck',
     `select r.label, md5(nd.identifier_type || chr(31) || nd.identifier_value) as component_key
      from (select distinct label from tpi_raw) r join tpi_node nd on nd.node_id = r.label`,
   );
-  await temp(
+  await replaceRows(
     sql,
-    'tpi_out_nodes',
+    'identity_nodes',
     `select nd.identifier_type, nd.identifier_value, ck.component_key, nd.observations
      from tpi_raw r join tpi_node nd on nd.node_id = r.node_id join tpi_ck ck on ck.label = r.label`,
-  );
-  await replaceRows(
-    sql, 'identity_nodes', 'tpi_out_nodes', ['identifier_type', 'identifier_value'], ['identifier_type', 'identifier_value', 'component_key', 'observations'], full,
+    [],
+    ['identifier_type', 'identifier_value'],
+    ['identifier_type', 'identifier_value', 'component_key', 'observations'],
+    full,
   );
   // Rows of blocked values have no component: the stage keeps those in step with the observations.
   await exec(sql, `delete from identity_rejections t where component_key is not null and ${inScope(full)}`);

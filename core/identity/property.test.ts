@@ -1,5 +1,6 @@
 // Properties of stitching over seeded random graphs: with no guard active the persons are exactly
-// the connected components a plain in-memory union-find finds; over a random history of runs that
+// the connected components a plain in-memory union-find finds, and identity_nodes' component keys
+// group identifiers into those components whatever the guards refuse; over a random history of runs that
 // add, change and remove observations, incremental runs give exactly what a full recompute gives
 // (ids, merges, splits, rejections and changes included); and DuckDB and PostgreSQL agree.
 import { expect, it } from 'vitest';
@@ -62,6 +63,31 @@ describeEachEngine('identity properties', (engine) => {
         await apply(store, history[0]);
         await stitchRun(store, NO_GUARDS);
         expect(await groups(store)).toEqual(unionFind(history));
+      } finally {
+        await store.close();
+      }
+    }
+  });
+
+  it('identity_nodes.component_key groups exactly the union-find components, guards or not (random graphs)', async () => {
+    // The unguarded components are the same whatever the guards refuse: with guards that bite
+    // (splits, refusals) the component keys still partition the identifiers like a union-find.
+    for (const [seed, section] of [
+      [3, NO_GUARDS],
+      [4, { max_per_person: { ga_client_id: 2 }, max_component_size: 6, default_blocklist: false }],
+    ] as const) {
+      const store = await freshStore(await engine.freshUrl());
+      try {
+        const history = randomHistory(seed, 1, 300, 220);
+        await apply(store, history[0]);
+        await stitchRun(store, section);
+        const rows = await store.knex('identity_nodes').select('identifier_type', 'identifier_value', 'component_key');
+        const byKey = new Map<string, string[]>();
+        for (const r of rows) byKey.set(r.component_key, [...(byKey.get(r.component_key) ?? []), `${r.identifier_type}:${r.identifier_value}`]);
+        const components = [...byKey.values()].map((g) => g.sort(byteOrder)).sort((a, b) => byteOrder(a[0], b[0]));
+        expect(components, `seed ${seed}`).toEqual(unionFind(history));
+        // …and the guarded run did refuse links (persons are not the components there).
+        if (section !== NO_GUARDS) expect(Number((await store.knex('identity_rejections').count({ n: '*' }))[0].n)).toBeGreaterThan(0);
       } finally {
         await store.close();
       }
