@@ -35,7 +35,7 @@ export interface BenchOptions {
   keep: boolean;
   /** Results folder. */
   results: string;
-  /** DuckDB's memory_limit for the store (`SET memory_limit`), e.g. `1GB`; default: DuckDB's (80% of RAM). */
+  /** DuckDB's memory_limit for the store (`SET memory_limit`), e.g. `1GB`; default: the store's (1GB, or TOUCHPOINT_DUCKDB_MEMORY_LIMIT). */
   duckdbMemoryLimit?: string;
 }
 

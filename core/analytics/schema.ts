@@ -123,3 +123,19 @@ export const analyticsMigration: Migration = {
     });
   },
 };
+
+/** Internal: per period key, the run that computed its rows, when, and the settings' hash (state.ts). */
+export const analyticsStateMigration: Migration = {
+  version: 7,
+  name: 'analytics_state',
+  async up(db) {
+    // Drafts of this release created the table on first use.
+    if (await db.schema.hasTable('analytics_state')) return;
+    await db.schema.createTable('analytics_state', (t) => {
+      t.text('period').primary();
+      t.text('config_hash').notNullable();
+      t.text('run_id').notNullable();
+      t.timestamp('computed_at', tz).notNullable();
+    });
+  },
+};

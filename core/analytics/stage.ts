@@ -25,7 +25,7 @@ import type { PeriodSpec, ResolvedPeriod } from './period.ts';
 import { dropWorkingTables, prepare } from './prepare.ts';
 import { computeRoi } from './roi.ts';
 import type { AnalyticsTable } from './schema.ts';
-import { configHash, currentPeriods, ensureStateTable, recordComputed } from './state.ts';
+import { configHash, currentPeriods, recordComputed } from './state.ts';
 import type { AnalyticsContext, AnalyticsModule, ResultRow } from './types.ts';
 
 export const MODULES: [AnalyticsTable, AnalyticsModule][] = [
@@ -86,7 +86,6 @@ export async function computeAnalytics(store: Store, config: AnalyticsConfig, op
   // Two specs of one period (last_month and 2025-03) are computed once.
   const periods = resolved.filter((p, i) => resolved.findIndex((q) => q.key === p.key) === i);
   const hash = configHash(config);
-  await ensureStateTable(store.knex);
   const summaries: PeriodSummary[] = [];
   for (const period of periods) {
     const comparison = comparisonPeriod(period, config.comparison);

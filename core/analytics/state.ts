@@ -4,7 +4,7 @@
 // analytics config without `periods`/`as_of`, FX rates as read). Stored results of a period are
 // current when the hash matches and no data changed after they were computed: no run other than
 // the computing one started or ended after computed_at, and the journeys were not rebuilt after it.
-// The table is internal and created on first use (a store migration would be the tidier home).
+// The table is internal (migration 7, core/analytics/schema.ts).
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { AnalyticsConfig } from './config.ts';
@@ -18,10 +18,6 @@ export function configHash(config: AnalyticsConfig): string {
   return createHash('sha256')
     .update(JSON.stringify({ ...rest, fx: fxRates(config) }))
     .digest('hex');
-}
-
-export async function ensureStateTable(db: Knex | Knex.Transaction): Promise<void> {
-  await db.raw(`create table if not exists ${STATE_TABLE} (period text primary key, config_hash text not null, run_id text not null, computed_at timestamp with time zone not null)`);
 }
 
 /** Records that `period` was computed (inside the transaction that wrote its rows). */

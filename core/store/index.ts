@@ -14,11 +14,11 @@ import { DuckDBClient } from './duckdb-client.ts';
 import { migrate } from './migrations.ts';
 import { pgTypes } from './pg-types.ts';
 import { writePrepared } from './write.ts';
-import { duckdbUrl, parseStoreUrl, redactUrl } from './url.ts';
+import { duckdbMemoryLimit, duckdbUrl, parseStoreUrl, redactUrl } from './url.ts';
 import type { ParsedStoreUrl } from './url.ts';
 import type { BatchWrite, Dialect, RunRecord, RunStatus, Store, StoreOptions, StreamStateRow } from './types.ts';
 
-export { resolveStoreUrl, parseStoreUrl, redactUrl, STORE_URL_ENV } from './url.ts';
+export { resolveStoreUrl, parseStoreUrl, redactUrl, STORE_URL_ENV, DUCKDB_MEMORY_ENV, duckdbMemoryLimit } from './url.ts';
 export { DuckDBClient } from './duckdb-client.ts';
 export type * from './types.ts';
 
@@ -45,7 +45,11 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     if (!readOnly && parsed.filename !== ':memory:') mkdirSync(dirname(parsed.filename), { recursive: true });
     const db = knexFactory({
       client: DuckDBClient as unknown as typeof Knex.Client,
-      connection: { filename: parsed.filename, readOnly, options: { checkpoint_threshold: CHECKPOINT_THRESHOLD } } as any,
+      connection: {
+        filename: parsed.filename,
+        readOnly,
+        options: { checkpoint_threshold: CHECKPOINT_THRESHOLD, memory_limit: options.memoryLimit ?? duckdbMemoryLimit(process.env) },
+      } as any,
       log: quietLog,
     });
     try {
@@ -107,10 +111,9 @@ class SqlStore implements Store {
   async ensureRawTable(source: string, stream: string): Promise<string> {
     const name = rawTableName(source, stream);
     if (this.#rawTables.has(name)) return name;
-    await this.knex.raw(
-      'create table if not exists ?? (_pk text primary key, _cursor text, _record json, _run_id text, _loaded_at timestamptz)',
-      [name],
-    );
+    // No key on DuckDB (migration 6): the write paths keep `_pk` unique.
+    const key = this.dialect === 'duckdb' ? 'not null' : 'primary key';
+    await this.knex.raw(`create table if not exists ?? (_pk text ${key}, _cursor text, _record json, _run_id text, _loaded_at timestamptz)`, [name]);
     this.#rawTables.add(name);
     return name;
   }

@@ -8,7 +8,7 @@ import { StoreError } from '../errors.ts';
 import type { Dialect } from './types.ts';
 import { identityMigration } from '../identity/schema.ts';
 import { journeysMigration } from '../journeys/schema.ts';
-import { analyticsMigration } from '../analytics/schema.ts';
+import { analyticsMigration, analyticsStateMigration } from '../analytics/schema.ts';
 import { deliveriesMigration } from '../schedule/schema.ts';
 
 export interface Migration {
@@ -27,7 +27,7 @@ export const migrations: Migration[] = [
       // Secondary indexes serve pg's planner. DuckDB does not use them for our set-based SQL (hash
       // joins over column scans; an ART index only serves point lookups), while every update of an
       // indexed column is a delete plus insert in the index: upserting 50k stored events took 1 s
-      // without them, 12.7 s with them. Primary keys stay on both engines: they keep ids unique.
+      // without them, 12.7 s with them. DuckDB's primary keys go too, in migration 6.
       const secondary = dialect === 'postgres';
       await db.schema.createTable('runs', (t) => {
         t.text('run_id').primary();
@@ -111,7 +111,44 @@ export const migrations: Migration[] = [
   journeysMigration,
   analyticsMigration,
   deliveriesMigration,
+  {
+    version: 6,
+    name: 'duckdb: no primary keys on events, identifier_observations, spend, raw_*',
+    async up(db, dialect) {
+      // DuckDB holds a primary key in an ART index that every insert and commit maintains: storing a
+      // 300k-record file took 11 of its 16.6 s, mostly in these tables' keys (docs/scaling.md). The
+      // write paths keep the keys unique themselves (write.ts, staged.ts: de-duplicated rows, then
+      // delete what they replace, then insert), as journeys already do (core/journeys/schema.ts).
+      // PostgreSQL keeps its keys: its B-trees are what make those deletes index lookups.
+      if (dialect !== 'duckdb') return;
+      const raw = ((await db.raw(`select table_name as t from duckdb_tables() where schema_name = current_schema() and database_name = current_database()`)).rows as { t: string }[])
+        .map((r) => r.t)
+        .filter((t) => t.startsWith('raw_'));
+      for (const table of ['events', 'identifier_observations', 'spend', ...raw]) await dropPrimaryKey(db, table);
+    },
+  },
+  analyticsStateMigration,
 ];
+
+/**
+ * DuckDB cannot drop a primary key: the table is rebuilt with the same columns, types and NOT NULL
+ * constraints (the key's columns stay NOT NULL) and takes the old one's name.
+ */
+async function dropPrimaryKey(db: Knex.Transaction, table: string): Promise<void> {
+  const columns = (
+    await db.raw(
+      `select column_name as name, data_type as type, is_nullable as nullable from duckdb_columns()
+       where schema_name = current_schema() and database_name = current_database() and table_name = ? order by column_index`,
+      [table],
+    )
+  ).rows as { name: string; type: string; nullable: boolean }[];
+  const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
+  const rebuilt = `${table}__tp_unkeyed`;
+  await db.raw(`create table ${quote(rebuilt)} (${columns.map((c) => `${quote(c.name)} ${c.type}${c.nullable ? '' : ' not null'}`).join(', ')})`);
+  await db.raw(`insert into ${quote(rebuilt)} select * from ${quote(table)}`);
+  await db.raw(`drop table ${quote(table)}`);
+  await db.raw(`alter table ${quote(rebuilt)} rename to ${quote(table)}`);
+}
 
 // Any fixed 64-bit number; it only has to be the same in every Touchpoint process.
 const ADVISORY_LOCK = 7_411_505_020_261;

@@ -155,6 +155,25 @@ describe('unreachable PostgreSQL', () => {
   });
 });
 
+describe('DuckDB memory limit', () => {
+  const db = tempDuckDB('memory.duckdb');
+  afterAll(() => db.remove());
+
+  it('caps the buffer pool at 1GB by default, or at the size given', async () => {
+    const setting = async (memoryLimit?: string) => {
+      const store = await openStore({ url: db.url, memoryLimit });
+      try {
+        return (await store.knex.raw(`select current_setting('memory_limit') as v`)).rows[0].v;
+      } finally {
+        await store.close();
+      }
+    };
+    // DuckDB reports the size in binary units: 1GB = 953.6 MiB.
+    expect(await setting()).toBe('953.6 MiB');
+    expect(await setting('512MiB')).toBe('512.0 MiB');
+  });
+});
+
 describeOnPostgres('PostgreSQL open errors', () => {
   it('names a missing database', async () => {
     const url = new URL(pgTestUrl());

@@ -1,10 +1,11 @@
 // Stores rows a native load staged in temporary tables (core/sdk/types.ts, StagedRows) the way
-// writeBatch stores a batch: raw records upserted on their key, the canonical rows of those records
-// replaced (rows they no longer produce deleted, the rest upserted on their natural keys, so a row
-// another record had made moves to this one), quarantine added once, state moved forward — inside
-// the caller's transaction. The ids the store owns are made here, as in batch.ts: event_id
-// `${source}:${stream}:${id}`, observation_id = the event_id or `${source}:${stream}:link:${id}`,
-// spend_id `${source}:${stream}:${date}:${campaign_id}`. DuckDB only (native loads are).
+// writeBatch stores a batch: raw records replaced on their key, the canonical rows of those records
+// replaced (every stored row of the records and under their ids deleted, then the new rows
+// inserted, so a row another record had made moves to this one), quarantine added once, state moved
+// forward — inside the caller's transaction. The ids the store owns are made here, as in batch.ts:
+// event_id `${source}:${stream}:${id}`, observation_id = the event_id or
+// `${source}:${stream}:link:${id}`, spend_id `${source}:${stream}:${date}:${campaign_id}`. DuckDB
+// only (native loads are).
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Knex } from 'knex';
 import type { NativeSql, StagedRows } from '../sdk/types.ts';
@@ -34,13 +35,13 @@ export async function nativeSql(trx: Knex.Transaction): Promise<NativeSql> {
 
 interface Canonical {
   table: string;
-  keys: string[];
   /** The rows in the table's shape (a SELECT with `params`). */
   rows: string;
   params: unknown[];
   columns: string[];
-  /** The unit's observation ids (a SELECT over `$1`, the id prefix). */
-  ids?: string;
+  /** The unit's ids in `idColumn` (a SELECT over `$1`, the id prefix): stored rows under them are replaced. */
+  idColumn: string;
+  ids: string;
 }
 
 const EVENT_COLUMNS = ['event_id', 'source', 'stream', 'record_pk', 'occurred_at', 'kind', 'name', 'channel', 'source_medium', 'campaign_id', 'campaign', 'value', 'currency', 'session_id', 'device', 'properties', 'run_id', 'loaded_at'];
@@ -101,50 +102,50 @@ export async function writeStaged(trx: Knex.Transaction, sql: NativeSql, target:
       : none(`null::text as record_pk, null::text as date, null::text as channel, null::text as campaign_id, null::text as campaign, null::double as cost, null::text as currency,
           null::double as clicks, null::double as impressions, null::bigint as _ord`);
 
+    // Replaced, not upserted: DuckDB's tables have no keys (migration 6). The rows above are unique
+    // per key, so deleting every stored row of the unit's records and under its ids, then inserting,
+    // leaves one row per key, and a row another record had made moves to this one. The ids all start
+    // with `${source}:${stream}:`, so those rows are this stream's: the scans skip other streams'
+    // row groups by their min/max.
+    await run(`delete from ${quote(target.rawTable)} where _pk in (select _pk from ${raw})`);
     await run(
-      `insert into ${quote(target.rawTable)} (_pk, _cursor, _record, _run_id, _loaded_at) select _pk, _cursor, _record::json, $1, $2::timestamptz from ${raw}
-       on conflict (_pk) do update set _cursor = excluded._cursor, _record = excluded._record, _run_id = excluded._run_id, _loaded_at = excluded._loaded_at`,
+      `insert into ${quote(target.rawTable)} (_pk, _cursor, _record, _run_id, _loaded_at) select _pk, _cursor, _record::json, $1, $2::timestamptz from ${raw}`,
       [runId, loadedAt],
     );
     const tables: Canonical[] = [
       {
         table: 'events',
-        keys: ['event_id'],
         rows: `select $1::text || id as event_id, $2::text as source, $3::text as stream, record_pk, occurred_at::timestamptz as occurred_at, kind, name, channel, source_medium,
           campaign_id, campaign, value::double as value, currency, session_id, device, properties::json as properties, $4::text as run_id, $5::timestamptz as loaded_at from ${events}`,
         params: [prefix, source, stream, runId, loadedAt],
         columns: EVENT_COLUMNS,
+        idColumn: 'event_id',
+        ids: `select $1::text || id from ${events}`,
       },
       {
         table: 'identifier_observations',
-        keys: ['observation_id', 'identifier_type', 'identifier_value'],
         rows: `select observation_id, identifier_type, identifier_value, $1::text as source, $2::text as stream, record_pk, observed_at::timestamptz as observed_at, $3::text as run_id from ${observations}`,
         params: [source, stream, runId],
         columns: OBSERVATION_COLUMNS,
+        idColumn: 'observation_id',
         // Every event and link id, with identifiers or not, so a re-load clears its earlier edges.
         ids: `select $1::text || id from ${events} union all select $1::text || 'link:' || id from ${links}`,
       },
       {
         table: 'spend',
-        keys: ['spend_id'],
         rows: `select $1::text || date || ':' || campaign_id as spend_id, $2::text as source, $3::text as stream, record_pk, date::date as date, channel, campaign_id, campaign,
           cost::double as cost, currency, clicks::bigint as clicks, impressions::bigint as impressions, $4::text as run_id from ${spend}`,
         params: [prefix, source, stream, runId],
         columns: SPEND_COLUMNS,
+        idColumn: 'spend_id',
+        ids: `select $1::text || date || ':' || campaign_id from ${spend}`,
       },
     ];
     for (const c of tables) {
-      const name = `_tp_w_rows_${c.table}`;
-      temps.push(name);
-      await run(`create or replace temp table ${name} as ${c.rows}`, c.params);
-      const keys = c.keys.map(quote).join(', ');
-      const gone = `(${keys}) not in (select ${keys} from ${name})`;
-      // Rows of these records that they no longer produce …
-      await run(`delete from ${c.table} where source = $1 and stream = $2 and record_pk in (select _pk from ${raw}) and ${gone}`, [source, stream]);
-      // … and rows under the unit's observation ids that it no longer produces, whichever record
-      // stored them. A single-key row it does produce is moved to its new record by the upsert.
-      if (c.ids) await run(`delete from ${c.table} where observation_id in (${c.ids}) and ${gone}`, [prefix]);
-      await upsert(run, c.table, name, c.columns, c.keys);
+      // Two deletes: one with `or` between the lists took longer than both.
+      await run(`delete from ${c.table} where source = $1 and stream = $2 and record_pk in (select _pk from ${raw})`, [source, stream]);
+      await run(`delete from ${c.table} where source = $2 and stream = $3 and ${c.idColumn} in (${c.ids})`, [prefix, source, stream]);
+      await run(`insert into ${quote(c.table)} (${c.columns.map(quote).join(', ')}) ${c.rows}`, c.params);
     }
 
     const seen = new Set<string>();
@@ -169,10 +170,4 @@ export async function writeStaged(trx: Knex.Transaction, sql: NativeSql, target:
   } finally {
     for (const name of temps) await run(`drop table if exists ${name}`).catch(() => undefined);
   }
-}
-
-async function upsert(run: (sql: string) => Promise<unknown>, table: string, staged: string, columns: string[], keys: string[]): Promise<void> {
-  const cols = columns.map(quote).join(', ');
-  const set = columns.filter((c) => !keys.includes(c)).map((c) => `${quote(c)} = excluded.${quote(c)}`);
-  await run(`insert into ${quote(table)} (${cols}) select ${cols} from ${staged} on conflict (${keys.map(quote).join(', ')}) do update set ${set.join(', ')}`);
 }

@@ -17,6 +17,8 @@ export interface StoreOptions {
   readOnly?: boolean;
   /** Base folder for relative DuckDB paths (the pipeline's project folder). */
   baseDir?: string;
+  /** DuckDB's memory_limit (e.g. `2GB`); default TOUCHPOINT_DUCKDB_MEMORY_LIMIT, else 1GB (url.ts). */
+  memoryLimit?: string;
 }
 
 export interface RawRecord {

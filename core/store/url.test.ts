@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../errors.ts';
 import { rawTableName } from './index.ts';
-import { parseStoreUrl, redactUrl, resolveStoreUrl } from './url.ts';
+import { DEFAULT_DUCKDB_MEMORY_LIMIT, duckdbMemoryLimit, parseStoreUrl, redactUrl, resolveStoreUrl } from './url.ts';
 
 const base = { baseDir: '/work/project', pipelineName: 'acme' };
 
@@ -76,5 +76,26 @@ describe('rawTableName', () => {
     const long = rawTableName('s'.repeat(40), 't'.repeat(40));
     expect(long).toHaveLength(63);
     expect(long).not.toBe(rawTableName('s'.repeat(40), `${'t'.repeat(39)}u`));
+  });
+});
+
+describe('duckdbMemoryLimit', () => {
+  it('is 1GB unless TOUCHPOINT_DUCKDB_MEMORY_LIMIT says otherwise', () => {
+    expect(duckdbMemoryLimit({})).toBe(DEFAULT_DUCKDB_MEMORY_LIMIT);
+    expect(duckdbMemoryLimit({ TOUCHPOINT_DUCKDB_MEMORY_LIMIT: ' ' })).toBe('1GB');
+    expect(duckdbMemoryLimit({ TOUCHPOINT_DUCKDB_MEMORY_LIMIT: '4GB' })).toBe('4GB');
+    expect(duckdbMemoryLimit({ TOUCHPOINT_DUCKDB_MEMORY_LIMIT: '512 MiB' })).toBe('512 MiB');
+  });
+
+  it('names the variable and the expected form when the value is not a size', () => {
+    const error = (() => {
+      try {
+        duckdbMemoryLimit({ TOUCHPOINT_DUCKDB_MEMORY_LIMIT: 'lots' });
+      } catch (e) {
+        return e as ConfigError;
+      }
+    })();
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error!.format()).toBe('TOUCHPOINT_DUCKDB_MEMORY_LIMIT: not a memory size (got "lots")\n  hint: write a size such as 2GB or 512MB');
   });
 });

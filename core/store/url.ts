@@ -6,6 +6,25 @@ import { ConfigError } from '../errors.ts';
 import type { Dialect } from './types.ts';
 
 export const STORE_URL_ENV = 'TOUCHPOINT_DATABASE_URL';
+export const DUCKDB_MEMORY_ENV = 'TOUCHPOINT_DUCKDB_MEMORY_LIMIT';
+
+/**
+ * DuckDB's buffer pool lives in the Touchpoint process, and by default may take 80% of the RAM,
+ * keeping what it read cached until then: a 1M-event run peaked at 2.0 GB with the tables' primary
+ * keys, 1.3–1.4 GB without (docs/scaling.md). 1GB caps it for larger worlds at no measured cost in
+ * time on that run; DuckDB spills larger work to disk (`<file>.tmp`).
+ */
+export const DEFAULT_DUCKDB_MEMORY_LIMIT = '1GB';
+
+/** The DuckDB store's memory_limit: TOUCHPOINT_DUCKDB_MEMORY_LIMIT (a size such as 4GB) or the default. */
+export function duckdbMemoryLimit(env: Record<string, string | undefined>): string {
+  const value = env[DUCKDB_MEMORY_ENV]?.trim();
+  if (!value) return DEFAULT_DUCKDB_MEMORY_LIMIT;
+  if (!/^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i.test(value)) {
+    throw new ConfigError(`not a memory size (got ${JSON.stringify(value)})`, { where: DUCKDB_MEMORY_ENV, hint: 'write a size such as 2GB or 512MB' });
+  }
+  return value;
+}
 
 export type ParsedStoreUrl =
   | { dialect: Extract<Dialect, 'duckdb'>; /** absolute path or `:memory:` */ filename: string }
