@@ -3,7 +3,8 @@
 // bench/identity-world.ts), on a fresh store: a first identity run, then a full journeys build, as a
 // pipeline run does them. Prints wall and CPU time per stage, the total, and the slowest statements
 // of each (all of them with PROFILE=1); asserts nothing. Timings depend on the machine's load: run
-// it a few times and keep the best.
+// it a few times and keep the best. HASH=1 also prints a digest of each output table (row order
+// ignored; person_merges left out: it holds the run's clock), to show a change leaves them identical.
 //   npm exec -- node bench/stitch-journeys.ts [store-url] [events] [persons]
 //   e.g. npm exec -- node bench/stitch-journeys.ts postgres://postgres@127.0.0.1:5432/test?schema=tp_bench_stitch
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -21,6 +22,8 @@ const url = process.argv[2] || `duckdb://${join(dir, 'bench.duckdb')}`;
 const EVENTS = Number(process.argv[3] || 1_000_000);
 const world = { persons: Number(process.argv[4] || 100_000) };
 const PROFILE = process.env.PROFILE === '1';
+const HASH = process.env.HASH === '1';
+const HASHED = ['persons', 'identity_map', 'identity_nodes', 'identity_rejections', 'identity_changes', 'journeys', 'journey_touchpoints'];
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
@@ -73,6 +76,14 @@ try {
   console.log(`  persons=${s.persons} rounds=${s.rounds} rejected=${JSON.stringify(s.rejected)} ms=${JSON.stringify(s.ms)}`);
   const journeys = await timed('journeys, full build', (onStep) => buildJourneys(store, { runId: 'load', config: resolveJourneysConfig({}), onStep }));
   console.log(`  ${JSON.stringify(journeys.result)}`);
+  if (HASH) {
+    for (const table of HASHED) {
+      const columns = (await store.knex(table).columnInfo()) as Record<string, unknown>;
+      const row = Object.keys(columns).map((c) => `coalesce(cast(${c} as text), '~')`).join(", '|', ");
+      const [h] = (await store.knex.raw(`select count(*) as n, md5(string_agg(r, ',' order by r)) as h from (select concat(${row}) as r from ${table}) t`)).rows;
+      console.log(`  hash ${table}: ${Number(h.n)} rows ${h.h}`);
+    }
+  }
   console.log(`stitching + journeys: ${seconds(identity.ms + journeys.ms)} (load average ${(await import('node:fs')).readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')})`);
 } finally {
   await store.close();
