@@ -1,11 +1,25 @@
 // Identity over several runs, on both engines: person ids stay stable as identifiers join, merges
 // and splits are recorded in person_merges and identity_changes, never_link undoes a merge on the
 // next run, removed observations split persons, and a re-run with nothing new changes nothing.
+import { createHash } from 'node:crypto';
 import { expect, it } from 'vitest';
 import { describeEachEngine } from '../store/test-support.ts';
 import { forget, freshStore, groups, load, mapping, observe, personOf, startRun, stitchRun } from './test-support.ts';
 
 describeEachEngine('identity history', (engine) => {
+  it('never issues an id issued before: a clash retries with a counter', async () => {
+    const store = await freshStore(await engine.freshUrl());
+    try {
+      const md5 = (text: string) => createHash('md5').update(text).digest('hex').slice(0, 16);
+      // The id a new person keyed by email:a@x.com would get was already issued (logged as a creation).
+      await store.knex('identity_changes').insert({ run_id: 'earlier', person_id: `p_${md5('email:a@x.com')}`, change: 'created' });
+      await load(store, { c1: ['email:a@x.com'] });
+      expect(await personOf(store, 'email:a@x.com')).toBe(`p_${md5('email:a@x.com#1')}`);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('keeps a person id as identifiers join, records merges, and a re-run changes nothing', async () => {
     const store = await freshStore(await engine.freshUrl());
     try {
