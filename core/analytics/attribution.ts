@@ -11,8 +11,8 @@
 //
 // Only aggregates leave the database (and the Markov transition counts). Definitions:
 // docs/analytics.md#attribution.
-import { exec, join, raw, sql } from '../journeys/sql.ts';
-import type { Fragment } from '../journeys/sql.ts';
+import { exec, join, raw, sql } from '../store/sql.ts';
+import type { Fragment } from '../store/sql.ts';
 import type { AttributionModel } from './config.ts';
 import { HEURISTIC_MODELS, insertHeuristics, weightsTable } from './heuristics.ts';
 import type { Dimension } from './heuristics.ts';

@@ -4,8 +4,8 @@
 // NPS and CSAT from survey events with a monthly trend, churn signals and retention by cohort.
 // The journey metrics read the period's working tables; survey scores, churn and cohorts read
 // `events` / `journey_touchpoints` up to the period's end, since they look past its journeys.
-import { exec, inList, raw, sql } from '../journeys/sql.ts';
-import type { Fragment } from '../journeys/sql.ts';
+import { exec, inList, raw, sql } from '../store/sql.ts';
+import type { Fragment } from '../store/sql.ts';
 import { STAGE_ORDER } from './config.ts';
 import { funnelRows, stageFunnelCounts, stageFunnelSteps } from './funnels.ts';
 import { pathTransitions } from './paths.ts';

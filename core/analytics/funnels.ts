@@ -4,8 +4,8 @@
 // touchpoint after reaching step k−1 (within `max_hours` when the step has it). Each funnel is one
 // statement over the working tables; only per-step counts and medians come back, overall and by
 // the segments of the person's first touchpoint in the period.
-import { inList, join, raw, sql, exec } from '../journeys/sql.ts';
-import type { Fragment } from '../journeys/sql.ts';
+import { inList, join, raw, sql, exec } from '../store/sql.ts';
+import type { Fragment } from '../store/sql.ts';
 import { STAGE_ORDER } from './config.ts';
 import type { FunnelDefinition } from './config.ts';
 import { once } from './shared.ts';

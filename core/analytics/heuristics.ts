@@ -2,8 +2,8 @@
 // (attribution.ts): one pass computes every converting touch's weight under each model with window
 // functions over its journey, then one GROUP BY per dimension sums weights (conversions) and
 // weight × revenue. Runs unchanged on DuckDB and PostgreSQL. Definitions: docs/analytics.md#attribution.
-import { inList, join, raw, sql } from '../journeys/sql.ts';
-import type { Fragment } from '../journeys/sql.ts';
+import { inList, join, raw, sql } from '../store/sql.ts';
+import type { Fragment } from '../store/sql.ts';
 
 export const HEURISTIC_MODELS = ['first_touch', 'last_touch', 'last_non_direct', 'linear', 'time_decay', 'position_based'] as const;
 export type HeuristicModel = (typeof HEURISTIC_MODELS)[number];

@@ -17,8 +17,8 @@
 // Temporary tables of the stage's transaction: nothing is read into Node. Currency rules: docs/analytics.md#currency.
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../errors.ts';
-import { analyzed, exec, raw, sql } from '../journeys/sql.ts';
-import type { Fragment } from '../journeys/sql.ts';
+import { analyzed, exec, raw, sql } from '../store/sql.ts';
+import type { Fragment } from '../store/sql.ts';
 import type { AnalyticsConfig } from './config.ts';
 import type { ResolvedPeriod } from './period.ts';
 import { forget } from './shared.ts';

@@ -4,7 +4,7 @@
 // the relative changes. SQL returns aggregates only (sums per key); the join of the three sources —
 // spend, attribution, journeys touched — and the ratios are done here. Definitions:
 // docs/analytics.md#roi.
-import { exec, raw } from '../journeys/sql.ts';
+import { exec, raw } from '../store/sql.ts';
 import { campaignLabels, ensureAttributed } from './attribution.ts';
 import type { AnalyticsContext, ResultRow } from './types.ts';
 

@@ -5,8 +5,8 @@
 // for everyone else. The Shapley value is linear in the game, so φ_c = Σ_{j: c ∈ D_j} value_j / |D_j|:
 // exact, with no 2^n enumeration, and one GROUP BY in SQL. shapley.test.ts checks it against the
 // definition by brute force. Definitions: docs/analytics.md#attribution.
-import { raw, sql } from '../journeys/sql.ts';
-import type { Fragment } from '../journeys/sql.ts';
+import { raw, sql } from '../store/sql.ts';
+import type { Fragment } from '../store/sql.ts';
 import type { Dimension } from './heuristics.ts';
 
 const KEY = { channel: 'channel', campaign: 'campaign_key' } as const;

@@ -8,7 +8,7 @@ import type { Knex } from 'knex';
 import type { Stage } from '../engine/stages.ts';
 import type { LoadedPipeline } from '../config/types.ts';
 import { ConfigError } from '../errors.ts';
-import { exec, raw, sql } from '../journeys/sql.ts';
+import { exec, raw, sql } from '../store/sql.ts';
 import { bulkAppend } from '../store/bulk.ts';
 import type { Column } from '../store/bulk.ts';
 import type { Logger } from '../sdk/types.ts';
@@ -127,6 +127,22 @@ export async function computeStale(store: Store, config: AnalyticsConfig, option
   return { computed, reused: [...new Set(resolved.filter((p) => current.has(p.key)).map((p) => p.key))] };
 }
 
+// The result tables' columns are fixed by migration 4: read from the catalog once per process.
+const columnCache = new Map<string, Column[]>();
+
+async function resultColumns(trx: Knex.Transaction, dialect: Dialect, table: string): Promise<Column[]> {
+  const cached = columnCache.get(`${dialect}:${table}`);
+  if (cached) return cached;
+  const catalog = (await exec(trx, sql`select column_name, data_type from information_schema.columns
+      where table_name = ${table} and table_schema = current_schema() order by ordinal_position`)).rows;
+  const columns: Column[] = catalog.map((c) => {
+    const type = String(c.data_type).toLowerCase();
+    return { name: String(c.column_name), type: type.startsWith('double') ? 'double' : type === 'bigint' ? 'bigint' : 'text' };
+  });
+  columnCache.set(`${dialect}:${table}`, columns);
+  return columns;
+}
+
 /**
  * Appends result rows with the store's bulk path (DuckDB appender, PostgreSQL COPY): a multi-row
  * INSERT of a few thousand ROI rows took seconds on DuckDB. Columns come from the catalog, in table
@@ -134,12 +150,7 @@ export async function computeStale(store: Store, config: AnalyticsConfig, option
  */
 async function appendResults(trx: Knex.Transaction, dialect: Dialect, table: string, rows: ResultRow[]): Promise<void> {
   if (rows.length === 0) return;
-  const catalog = (await exec(trx, sql`select column_name, data_type from information_schema.columns
-      where table_name = ${table} and table_schema = current_schema() order by ordinal_position`)).rows;
-  const columns: Column[] = catalog.map((c) => {
-    const type = String(c.data_type).toLowerCase();
-    return { name: String(c.column_name), type: type.startsWith('double') ? 'double' : type === 'bigint' ? 'bigint' : 'text' };
-  });
+  const columns = await resultColumns(trx, dialect, table);
   const cell = (v: unknown, type: Column['type']): string | number | null => {
     if (v === null || v === undefined) return null;
     if (type === 'double' || type === 'bigint') return typeof v === 'number' ? (Number.isFinite(v) ? v : null) : Number(v);

@@ -12,8 +12,8 @@
 // person one of its identifiers still maps to, or as a changed person (if it lost the identifier).
 // Over-including costs only time: every person in scope is rebuilt from scratch.
 import type { Dialect } from '../store/types.ts';
-import { analyzed, raw, sql } from './sql.ts';
-import type { Fragment, Step } from './sql.ts';
+import { analyzed, raw, sql } from '../store/sql.ts';
+import type { Fragment, Step } from '../store/sql.ts';
 
 export const SCOPE_TEMP_TABLES = ['journeys_tmp_changed_events', 'journeys_tmp_changed', 'journeys_tmp_affected'] as const;
 

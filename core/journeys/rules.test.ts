@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { assemblyStatements } from './assemble.ts';
 import { DEFAULTS, DEFAULT_STAGES, configHash, resolveJourneysConfig } from './config.ts';
 import { bytewise, conversionRule, priorityRank, stageExpression, touchFilter } from './rules.ts';
-import { inList, raw, sql } from './sql.ts';
+import { inList, raw, sql } from '../store/sql.ts';
 
 describe('journeys config', () => {
   it('fills every default', () => {

@@ -4,8 +4,8 @@
 // of the row they are evaluated on (kind, name, channel, properties, is_conv, grp, page).
 import type { Dialect } from '../store/types.ts';
 import type { ConversionRule, JourneysConfig, StageRule } from './config.ts';
-import { inList, join, raw, sql } from './sql.ts';
-import type { Fragment } from './sql.ts';
+import { inList, join, raw, sql } from '../store/sql.ts';
+import type { Fragment } from '../store/sql.ts';
 
 /**
  * Text compared byte by byte, as DuckDB always does. PostgreSQL compares text by the database's

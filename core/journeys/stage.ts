@@ -12,8 +12,8 @@ import { TEMP_TABLES, assemblyStatements, countEventsWithoutOwner } from './asse
 import { configHash, resolveJourneysConfig } from './config.ts';
 import type { JourneysConfig } from './config.ts';
 import { SCOPE_TEMP_TABLES, countChangedEventsWithoutPerson, scopeSteps } from './incremental.ts';
-import { exec, raw, sql } from './sql.ts';
-import type { Fragment, Step } from './sql.ts';
+import { exec, raw, sql } from '../store/sql.ts';
+import type { Fragment, Step } from '../store/sql.ts';
 
 /** Above this share of all persons, an incremental build rebuilds everything instead. */
 const FULL_REBUILD_SHARE = 0.5;

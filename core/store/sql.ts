@@ -1,9 +1,9 @@
 // A small SQL fragment builder: text with knex `?` placeholders plus the values bound to them, so the
-// journeys SQL can be composed from configuration (rule lists, priorities) without ever putting a
-// user's value into the SQL text; and named steps (temporary tables, analyzed on PostgreSQL). Pure
+// journeys and analytics SQL can be composed from configuration (rule lists, priorities, periods)
+// without ever putting a user's value into the SQL text; and named steps (temporary tables, analyzed on PostgreSQL). Pure
 // except `exec`, which runs a fragment.
 import type { Knex } from 'knex';
-import type { Dialect } from '../store/types.ts';
+import type { Dialect } from './types.ts';
 
 export interface Fragment {
   readonly text: string;
