@@ -2,7 +2,7 @@
 // (default 1,000,000) for PERSONS persons (default 100,000, about 330,000 identifiers; see
 // bench/identity-world.ts), on a fresh store: a first identity run, then a full journeys build, as a
 // pipeline run does them. Prints wall and CPU time per stage, the total, and the slowest statements
-// of each (all of them with PROFILE=1); asserts nothing. Timings depend on the machine's load: run
+// of each (all of them with PROFILE=1, each statement in the order it ran with SEQ=1); asserts nothing. Timings depend on the machine's load: run
 // it a few times and keep the best. HASH=1 also prints a digest of each output table (row order
 // ignored; person_merges left out: it holds the run's clock), to show a change leaves them identical.
 //   npm exec -- node bench/stitch-journeys.ts [store-url] [events] [persons]
@@ -23,6 +23,7 @@ const EVENTS = Number(process.argv[3] || 1_000_000);
 const world = { persons: Number(process.argv[4] || 100_000) };
 const PROFILE = process.env.PROFILE === '1';
 const HASH = process.env.HASH === '1';
+const SEQ = process.env.SEQ === '1';
 const HASHED = ['persons', 'identity_map', 'identity_nodes', 'identity_rejections', 'identity_changes', 'journeys', 'journey_touchpoints'];
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
@@ -33,6 +34,7 @@ async function timed<T>(label: string, work: (onStep: (name: string, ms: number)
   let calls = 0;
   const onStep = (name: string, ms: number) => {
     calls++;
+    if (SEQ) console.log(`  ${String(Math.round(ms)).padStart(6)} ms  #${calls} ${name}`);
     steps.set(name, (steps.get(name) ?? 0) + ms);
   };
   const started = performance.now();

@@ -144,10 +144,24 @@ export async function buildNodes(sql: Sql, config: IdentityConfig, source: strin
   await temp(sql, 'tpi_lim', parts.join(' union all '), bindings);
 }
 
+/**
+ * The work tables a pass reads: the linking observations' members and the guard counts. After the
+ * first level they are cut down to the components that break a guard: every later pass but the
+ * never_alone level stays inside those (an identifier seen with another is in its component), so
+ * its statements read hundreds of rows instead of every identifier's.
+ */
+interface Graph {
+  mem: string;
+  lim: string;
+}
+
+const WHOLE: Graph = { mem: 'tpi_mem', lim: 'tpi_lim' };
+const BROKEN: Graph = { mem: 'tpi_mem_b', lim: 'tpi_lim_b' };
+
 /** Components of `labels` that break a guard: `(label, ckey, n, lim)`, the guard's count and limit. */
-function violations(labels: string): string {
+function violations(labels: string, g: Graph): string {
   return `select l.label, c.ckey, count(*) as n, min(c.lim) as lim
-    from ${labels} l join tpi_lim c on c.node_id = l.node_id
+    from ${labels} l join ${g.lim} c on c.node_id = l.node_id
     group by l.label, c.ckey having count(*) > min(c.lim)`;
 }
 
@@ -168,23 +182,34 @@ export async function stitch(sql: Sql, config: IdentityConfig): Promise<StitchSt
   await temp(sql, 'tpi_lvl', 'select cast(0 as integer) as lvl, node_id, node_id as label, true as ok from tpi_node where false');
   await temp(sql, 'tpi_act', `select node_id, rank from tpi_node where rank < ${R}`);
   const visited: number[] = [];
+  let g = WHOLE;
   for (const r of ranks) {
     visited.push(r);
     stats.rounds += await components(
       sql,
       'tpi_cr',
-      `select m.observation_id, m.node_id from tpi_mem m join tpi_act a on a.node_id = m.node_id where a.rank <= ${r}`,
+      `select m.observation_id, m.node_id from ${g.mem} m join tpi_act a on a.node_id = m.node_id where a.rank <= ${r}`,
       max,
       `select node_id from tpi_act where rank <= ${r}`,
     );
-    // The first level holds every identifier but the weak ones: the raw components are its
-    // components joined by the weak identifiers' observations, found on the contracted graph.
-    if (visited.length === 1) await temp(sql, 'tpi_top', 'select node_id, label from tpi_cr');
-    await temp(sql, 'tpi_viol', `select distinct label from (${violations('tpi_cr')}) v`);
-    await exec(
-      sql,
-      `insert into tpi_lvl select ${r}, c.node_id, c.label, v.label is null from tpi_cr c left join tpi_viol v on v.label = c.label`,
-    );
+    await temp(sql, 'tpi_viol', `select distinct label from (${violations('tpi_cr', g)}) v`);
+    if (visited.length === 1) {
+      // The first level holds every identifier but the weak ones: the raw components are its
+      // components joined by the weak identifiers' observations, found on the contracted graph.
+      // Its kept components are persons as they are (tpi_kept, taken in after the stronger levels).
+      await temp(sql, 'tpi_top', 'select node_id, label from tpi_cr');
+      await temp(sql, 'tpi_kept', 'select c.node_id, c.label from tpi_cr c where c.label not in (select label from tpi_viol)');
+      await temp(sql, 'tpi_brk', 'select c.node_id from tpi_cr c join tpi_viol v on v.label = c.label');
+      await temp(sql, BROKEN.mem, 'select observation_id, node_id from tpi_mem where node_id in (select node_id from tpi_brk)');
+      await temp(sql, BROKEN.lim, 'select node_id, ckey, lim from tpi_lim where node_id in (select node_id from tpi_brk)');
+      g = BROKEN;
+      await exec(sql, `insert into tpi_lvl select ${r}, node_id, label, false from tpi_cr where node_id in (select node_id from tpi_brk)`);
+    } else {
+      await exec(
+        sql,
+        `insert into tpi_lvl select ${r}, c.node_id, c.label, v.label is null from tpi_cr c left join tpi_viol v on v.label = c.label`,
+      );
+    }
     await temp(
       sql,
       'tpi_act2',
@@ -214,13 +239,15 @@ export async function stitch(sql: Sql, config: IdentityConfig): Promise<StitchSt
       false,
       stats,
       max,
+      BROKEN,
     );
   }
-  await attachLevel(sql, `select node_id from tpi_node where rank = ${R}`, true, stats, max);
-
+  // The first level's kept components, after the split ones were resolved within themselves.
+  if (visited.length > 0) await exec(sql, 'insert into tpi_assign select node_id, label from tpi_kept');
+  await attachLevel(sql, `select node_id from tpi_node where rank = ${R}`, true, stats, max, WHOLE);
   // A person's key is its smallest identifier, whatever order it was assembled in.
   await temp(sql, 'tpi_person', 'select node_id, min(node_id) over (partition by pkey) as pkey from tpi_assign');
-  await drop(sql, 'tpi_lvl', 'tpi_act', 'tpi_act2', 'tpi_cr', 'tpi_viol', 'tpi_assign', 'tpi_limits');
+  await drop(sql, 'tpi_lvl', 'tpi_act', 'tpi_act2', 'tpi_cr', 'tpi_viol', 'tpi_assign', 'tpi_limits', 'tpi_kept', 'tpi_brk', BROKEN.mem, BROKEN.lim);
   return stats;
 }
 
@@ -258,14 +285,14 @@ async function rawComponents(sql: Sql, top: boolean, R: number, stats: StitchSta
  * the single identifiers of the previous call and tpi_assign has not changed since, so the persons
  * each identifier touches (tpi_adjn) and the persons' counts are reused instead of recomputed.
  */
-async function measureGroups(sql: Sql, again: boolean): Promise<void> {
+async function measureGroups(sql: Sql, again: boolean, g: Graph, guarded: boolean): Promise<void> {
   if (!again) {
     await temp(
       sql,
       'tpi_adjn',
       `select distinct g.node_id, a.pkey from tpi_g g
-       join tpi_mem m1 on m1.node_id = g.node_id
-       join tpi_mem m2 on m2.observation_id = m1.observation_id
+       join ${g.mem} m1 on m1.node_id = g.node_id
+       join ${g.mem} m2 on m2.observation_id = m1.observation_id
        join tpi_assign a on a.node_id = m2.node_id`,
     );
   }
@@ -282,12 +309,19 @@ async function measureGroups(sql: Sql, again: boolean): Promise<void> {
     `select g.glabel, count(a.pkey) as na, min(a.pkey) as p1, min(case when a.rn = 2 then a.pkey end) as p2
      from (select distinct label as glabel from tpi_g) g left join tpi_adj a on a.glabel = g.glabel group by g.glabel`,
   );
-  await temp(sql, 'tpi_gc', 'select g.label as glabel, c.ckey, count(*) as n, min(c.lim) as lim from tpi_g g join tpi_lim c on c.node_id = g.node_id group by g.label, c.ckey');
+  if (!guarded) {
+    // No peeled identifier counts toward a guard: a union breaks one only if a person already
+    // does, which none can. Nothing to count; the refusals' joins find no broken guard.
+    await temp(sql, 'tpi_usum', 'select glabel, ckey, n, lim from tpi_gs, (select cast(null as text) as ckey, cast(0 as bigint) as n, cast(0 as bigint) as lim) z where false');
+    await temp(sql, 'tpi_ubad', 'select glabel, ckey from tpi_usum');
+    return;
+  }
+  await temp(sql, 'tpi_gc', `select g.label as glabel, c.ckey, count(*) as n, min(c.lim) as lim from tpi_g g join ${g.lim} c on c.node_id = g.node_id group by g.label, c.ckey`);
   if (!again) {
     await temp(
       sql,
       'tpi_pc',
-      `select a.pkey, c.ckey, count(*) as n, min(c.lim) as lim from tpi_assign a join tpi_lim c on c.node_id = a.node_id
+      `select a.pkey, c.ckey, count(*) as n, min(c.lim) as lim from tpi_assign a join ${g.lim} c on c.node_id = a.node_id
        where a.pkey in (select pkey from tpi_adjn) group by a.pkey, c.ckey`,
     );
   }
@@ -312,13 +346,17 @@ async function measureGroups(sql: Sql, again: boolean): Promise<void> {
  * took as many as the guard allows) and `split` (seen together on one record yet breaking a guard
  * with nothing weaker to remove: each identifier stays alone).
  */
-async function attachLevel(sql: Sql, peeled: string, weak: boolean, stats: StitchStats, max: number): Promise<void> {
+async function attachLevel(sql: Sql, peeled: string, weak: boolean, stats: StitchStats, max: number, g: Graph): Promise<void> {
   await temp(sql, 'tpi_p', peeled);
   if ((await scalar(sql, 'select count(*) as n from tpi_p')) === 0) return;
+  // never_alone identifiers count toward no guard unless max_per_person names their type: then a
+  // group attaches to the one person it touches with no guard to check (the default, and most of
+  // the level's cost otherwise).
+  const guarded = !weak || (await scalar(sql, `select count(*) as n from (select 1 from ${g.lim} where node_id in (select node_id from tpi_p) limit 1) x`)) > 0;
   // First each identifier alone: one that would break a guard with the persons it touches is out
   // before groups form, so a junk value cannot glue the identifiers seen with it into one group.
   await temp(sql, 'tpi_g', 'select node_id, node_id as label from tpi_p');
-  await measureGroups(sql, false);
+  await measureGroups(sql, false, g, guarded);
   const reject = (kind: string, where: string) =>
     exec(
       sql,
@@ -331,17 +369,22 @@ async function attachLevel(sql: Sql, peeled: string, weak: boolean, stats: Stitc
        where ${where}`,
     );
   if (weak) await reject('never_alone', 's.na >= 2');
-  await reject('guard', `s.na ${weak ? '= 1' : '>= 1'} and b.glabel is not null`);
+  if (guarded) await reject('guard', `s.na ${weak ? '= 1' : '>= 1'} and b.glabel is not null`);
   await temp(
     sql,
     'tpi_p2',
     `select p.node_id from tpi_p p join tpi_gs s on s.glabel = p.node_id
      where ${weak ? 's.na <= 1 and ' : ''}(s.na = 0 or not exists (select 1 from tpi_ubad b where b.glabel = s.glabel))`,
   );
-  stats.rounds += await components(sql, 'tpi_g', 'select m.observation_id, m.node_id from tpi_mem m join tpi_p2 p on p.node_id = m.node_id', max, 'select node_id from tpi_p2');
-  await measureGroups(sql, true);
+  stats.rounds += await components(sql, 'tpi_g', `select m.observation_id, m.node_id from ${g.mem} m join tpi_p2 p on p.node_id = m.node_id`, max, 'select node_id from tpi_p2');
+  await measureGroups(sql, true, g, guarded);
   if (weak) {
     await reject('never_alone', 's.na >= 2');
+    if (!guarded) {
+      await exec(sql, 'insert into tpi_assign select g.node_id, a.pkey from tpi_g g join tpi_gs s on s.glabel = g.label join tpi_adj a on a.glabel = s.glabel where s.na = 1');
+      await drop(sql, ...LEVEL_TABLES);
+      return;
+    }
     await reject('guard', 's.na = 1 and b.glabel is not null');
     await temp(sql, 'tpi_cand', 'select glabel, na from tpi_gs s where na = 1 and not exists (select 1 from tpi_ubad b where b.glabel = s.glabel)');
   } else {
@@ -432,5 +475,7 @@ async function attachLevel(sql: Sql, peeled: string, weak: boolean, stats: Stitc
      select 'limit', g.node_id, p.pkey, p.pkey, cast(null as bigint), p.ckey, cast(null as bigint), l.lim, 1
      from tpi_g g join tpi_pre p on p.glabel = g.label left join tpi_limits l on l.ckey = p.ckey where not p.accepted`,
   );
-  await drop(sql, 'tpi_p', 'tpi_p2', 'tpi_g', 'tpi_adj', 'tpi_adjn', 'tpi_gs', 'tpi_gc', 'tpi_pc', 'tpi_usum', 'tpi_ubad', 'tpi_cand', 'tpi_mg', 'tpi_ent', 'tpi_cm', 'tpi_ebad', 'tpi_assign2', 'tpi_pre');
+  await drop(sql, ...LEVEL_TABLES);
 }
+
+const LEVEL_TABLES = ['tpi_p', 'tpi_p2', 'tpi_g', 'tpi_adj', 'tpi_adjn', 'tpi_gs', 'tpi_gc', 'tpi_pc', 'tpi_usum', 'tpi_ubad', 'tpi_cand', 'tpi_mg', 'tpi_ent', 'tpi_cm', 'tpi_ebad', 'tpi_assign2', 'tpi_pre'];

@@ -94,6 +94,29 @@ describeEachEngine('identity properties', (engine) => {
     }
   });
 
+  it('the never_alone level gives the same persons whether or not its guards are counted (a limit that never binds)', async () => {
+    // By default no never_alone type counts toward a guard and the level skips counting; a
+    // max_per_person on gclid/fbclid too high to bind makes it count everything. Same result.
+    const guards = { max_per_person: { ga_client_id: 2 }, max_component_size: 6 };
+    for (const seed of [5, 6]) {
+      const history = randomHistory(seed, 1, 300, 220);
+      const fast = await freshStore(await engine.freshUrl());
+      const counted = await freshStore(await engine.freshUrl());
+      try {
+        await apply(fast, history[0]);
+        await apply(counted, history[0]);
+        const a = await stitchRun(fast, guards);
+        const b = await stitchRun(counted, { ...guards, max_per_person: { ...guards.max_per_person, gclid: 1000, fbclid: 1000 } });
+        expect(a.rejected.never_alone, `seed ${seed}`).toBeGreaterThan(0);
+        expect(b).toMatchObject({ persons: a.persons, rejected: a.rejected, unassigned: a.unassigned });
+        expect(await snapshot(counted), `seed ${seed}`).toEqual(await snapshot(fast));
+      } finally {
+        await fast.close();
+        await counted.close();
+      }
+    }
+  });
+
   it('incremental runs give exactly what a full recompute gives, run after run (ids, merges, splits, rejections)', async () => {
     const incremental = await freshStore(await engine.freshUrl());
     const full = await freshStore(await engine.freshUrl());

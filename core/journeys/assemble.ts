@@ -137,7 +137,13 @@ function keptSelect({ config, dialect }: AssemblyOptions): Fragment {
   ) sessionless_rows`;
 }
 
+/** An event's channel (alias `e`), the configured default where it has none. */
+function channelOf(config: JourneysConfig, e: string): Fragment {
+  return sql`coalesce(${raw(e)}.channel, cast(${config.default_channel} as text))`;
+}
+
 function insertTouchpoints({ config, dialect }: AssemblyOptions): Fragment {
+  const channel = (e: string) => channelOf(config, e);
   // The page is read from the event's properties only when a stage rule asks for it (JSON is parsed per row).
   return sql`insert into journey_touchpoints (${raw(TOUCHPOINT_COLUMNS.join(', '))})
   select person_id || ':' || cast(grp as text), cast(rn - first_rn + 1 as integer), event_id, person_id, occurred_at, name, channel, source_medium, campaign_id, campaign,
@@ -145,7 +151,7 @@ function insertTouchpoints({ config, dialect }: AssemblyOptions): Fragment {
     coalesce(session_id, 's:' || person_id || ':' || cast(session_number as text)), device, is_conv = 1
   from (
     select p.person_id, k.grp, k.rn, k.is_conv, k.session_number, f.first_rn,
-      e.event_id, e.occurred_at, e.kind, e.name, coalesce(e.channel, cast(${config.default_channel} as text)) as channel, e.source_medium, e.campaign_id, e.campaign,
+      e.event_id, e.occurred_at, e.kind, e.name, ${channel('e')} as channel, e.source_medium, e.campaign_id, e.campaign,
       e.session_id, e.device, e.properties${usesPages(config.stages) ? sql`, ${PAGE} as page` : raw('')}
     from journeys_tmp_kept k
     -- Dropped touches are the first of their journey: its first kept row is position 1.
@@ -156,6 +162,7 @@ function insertTouchpoints({ config, dialect }: AssemblyOptions): Fragment {
 }
 
 function insertJourneys({ config, dialect, runId }: AssemblyOptions): Fragment {
+  const channel = (e: string) => channelOf(config, e);
   // journey_number is grp: a person's conversions are numbered in their sequence order, which is
   // conversion time, then event id; the open journey (after the last conversion) comes last.
   // Sessions: the distinct session ids, plus the numbered sessions of touches without one (their
@@ -164,29 +171,33 @@ function insertJourneys({ config, dialect, runId }: AssemblyOptions): Fragment {
     conversion_value, conversion_currency, started_at, ended_at, touch_count, session_count, first_touch_channel, first_touch_source_medium,
     first_touch_campaign, first_touch_device, last_touch_channel, last_touch_source_medium, last_touch_campaign, run_id)
   with agg as (
-    select p.person_id || ':' || cast(k.grp as text) as journey_id, p.person_id, k.pn, k.grp, k.started_at, k.ended_at, k.touch_count, k.session_count
-    from (
-      select pn, grp, min(occurred_at) as started_at, max(occurred_at) as ended_at,
-        cast(sum(1 - is_conv) as integer) as touch_count,
-        cast(count(distinct session_id) + coalesce(max(session_number) - min(session_number) + 1, 0) as integer) as session_count
-      from journeys_tmp_kept group by pn, grp
-    ) k join journeys_tmp_persons p on p.pn = k.pn
+    select pn, grp, min(rn) as first_rn, min(occurred_at) as started_at, max(occurred_at) as ended_at,
+      cast(sum(1 - is_conv) as integer) as touch_count,
+      cast(count(distinct session_id) + coalesce(max(session_number) - min(session_number) + 1, 0) as integer) as session_count
+    from journeys_tmp_kept group by pn, grp
   ),
   conversions as (
     select pn, grp, event_id as conversion_event_id, occurred_at as conversion_at, ${conversionDetails(config.conversions)}
     from (select k.pn, k.grp, e.event_id, e.occurred_at, k.conv_rule, e.name, e.value, e.currency, e.properties
       from journeys_tmp_kept k join events e on e.${raw(eventKey(dialect))} = k.erow where k.is_conv = 1) c
   )
-  select a.journey_id, a.person_id, case when c.conversion_event_id is null then 'open' else 'converted' end,
+  select p.person_id || ':' || cast(a.grp as text), p.person_id, case when c.conversion_event_id is null then 'open' else 'converted' end,
     cast(a.grp as integer),
     c.conversion_event_id, c.conversion_name, c.conversion_at, c.conversion_value, c.conversion_currency, a.started_at, a.ended_at,
-    a.touch_count, a.session_count, f.channel, f.source_medium, f.campaign, f.device, l.channel, l.source_medium, l.campaign, cast(${runId} as text)
+    a.touch_count, a.session_count,
+    case when fk.erow is not null then ${channel('fe')} end, fe.source_medium, fe.campaign, fe.device,
+    case when lk.erow is not null then ${channel('le')} end, le.source_medium, le.campaign, cast(${runId} as text)
   from agg a
+  join journeys_tmp_persons p on p.pn = a.pn
   left join conversions c on c.pn = a.pn and c.grp = a.grp
+  -- The first and last touches found in the work table by their sequence numbers and their events
+  -- by row, not read back from journey_touchpoints by the text journey_id (a third of the cost).
   -- The conversion is always last, so touches are positions 1 … touch_count. (Conditions on the
   -- right side only: a condition on a alone turns DuckDB's hash join into a nested loop.)
-  left join journey_touchpoints f on f.journey_id = a.journey_id and f.position = 1 and not f.is_conversion
-  left join journey_touchpoints l on l.journey_id = a.journey_id and l.position = a.touch_count`;
+  left join journeys_tmp_kept fk on fk.pn = a.pn and fk.grp = a.grp and fk.rn = a.first_rn and fk.is_conv = 0
+  left join events fe on fe.${raw(eventKey(dialect))} = fk.erow
+  left join journeys_tmp_kept lk on lk.pn = a.pn and lk.grp = a.grp and lk.rn = a.first_rn + a.touch_count - 1 and lk.is_conv = 0
+  left join events le on le.${raw(eventKey(dialect))} = lk.erow`;
 }
 
 /** Events with no person (left out of every journey): all of them, after a full build's owned events. */
