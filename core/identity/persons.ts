@@ -47,7 +47,12 @@ export async function assignIds(sql: Sql, options: WriteOptions): Promise<Person
      from tpi_old o left join persons p on p.person_id = o.person_id left join runs r on r.run_id = p.created_run_id
      group by o.person_id`,
   );
-  await temp(sql, 'tpi_size', 'select pkey, count(*) as n, min(node_id) as key_node from tpi_person group by pkey');
+  await temp(
+    sql,
+    'tpi_size',
+    `select p.pkey, count(*) as n, min(p.node_id) as key_node, min(nd.first_seen_at) as first_seen_at, max(nd.last_seen_at) as last_seen_at
+     from tpi_person p join tpi_node nd on nd.node_id = p.node_id group by p.pkey`,
+  );
   await temp(
     sql,
     'tpi_ov',
@@ -114,7 +119,11 @@ export async function assignIds(sql: Sql, options: WriteOptions): Promise<Person
      where not exists (select 1 from tpi_take t where t.person_id = op.person_id)`,
   );
   const ids = (alias: string) => jsonTextArray(`${alias}.identifier_type || ':' || ${alias}.identifier_value`);
-  await exec(
+  const count = (where: string) => scalar(sql, `select count(*) as n from ${where}`);
+  const merged = await count('tpi_gone where into_person_id is not null');
+  const split = await count('tpi_ov v join tpi_heir h on h.person_id = v.person_id and h.pkey <> v.pkey');
+  // Each statement below joins the identifiers of every previous person: skipped when it has nothing to write.
+  if (merged > 0) await exec(
     sql,
     `insert into person_merges (run_id, action, person_id, other_person_id, identifiers, explanation, changed_at)
      select cast(? as text), 'merge', g.into_person_id, g.person_id, cast(${ids('o')} as json),
@@ -127,7 +136,7 @@ export async function assignIds(sql: Sql, options: WriteOptions): Promise<Person
     [runId, options.now],
   );
   // Splits: identifiers of a previous person that now belong to a person other than its heir.
-  await exec(
+  if (split > 0) await exec(
     sql,
     `insert into person_merges (run_id, action, person_id, other_person_id, identifiers, explanation, changed_at)
      select cast(? as text), 'split', v.person_id, np.person_id, cast(${ids('o')} as json),
@@ -154,14 +163,13 @@ export async function assignIds(sql: Sql, options: WriteOptions): Promise<Person
      select cast(? as text), person_id, case when into_person_id is null then 'removed' else 'merged' end from tpi_gone`,
     [runId, runId],
   );
-  const count = (where: string) => scalar(sql, `select count(*) as n from ${where}`);
   return {
     persons: await count('tpi_np'),
     created: await count("tpi_np where change = 'created'"),
     updated: await count("tpi_np where change = 'updated'"),
-    merged: await count('tpi_gone where into_person_id is not null'),
+    merged,
     removed: await count('tpi_gone where into_person_id is null'),
-    split: await scalar(sql, 'select count(*) as n from tpi_ov v join tpi_heir h on h.person_id = v.person_id and h.pkey <> v.pkey'),
+    split,
   };
 }
 
@@ -202,10 +210,7 @@ export async function writeOutputs(sql: Sql, options: WriteOptions): Promise<voi
     `select np.person_id, s.first_seen_at, s.last_seen_at, np.identifier_count,
        case when np.kept then np.created_run_id else cast(? as text) end as created_run_id,
        case when np.change is null then np.updated_run_id else cast(? as text) end as updated_run_id
-     from tpi_np np join (
-       select p.pkey, min(nd.first_seen_at) as first_seen_at, max(nd.last_seen_at) as last_seen_at
-       from tpi_person p join tpi_node nd on nd.node_id = p.node_id group by p.pkey
-     ) s on s.pkey = np.pkey`,
+     from tpi_np np join tpi_size s on s.pkey = np.pkey`,
     [runId, runId],
     ['person_id'],
     ['person_id', 'first_seen_at', 'last_seen_at', 'identifier_count', 'created_run_id', 'updated_run_id'],

@@ -128,6 +128,16 @@ export const migrations: Migration[] = [
     },
   },
   analyticsStateMigration,
+  {
+    version: 8,
+    name: 'duckdb: id columns of the identity and journeys tables stored with FSST',
+    async up(db, dialect) {
+      if (dialect !== 'duckdb') return;
+      for (const [table, columns] of Object.entries(FSST_COLUMNS)) {
+        await rebuildDuckTable(db, table, '__tp_fsst', Object.fromEntries(columns.map((c) => [c, 'fsst'])));
+      }
+    },
+  },
 ];
 
 /**
@@ -135,6 +145,14 @@ export const migrations: Migration[] = [
  * constraints (the key's columns stay NOT NULL) and takes the old one's name.
  */
 async function dropPrimaryKey(db: Knex.Transaction, table: string): Promise<void> {
+  await rebuildDuckTable(db, table, '__tp_unkeyed', {});
+}
+
+/**
+ * Rebuilds a DuckDB table with the same columns, types and NOT NULL constraints, no keys, and the
+ * given columns stored with one compression method (DuckDB cannot change either in place).
+ */
+async function rebuildDuckTable(db: Knex.Transaction, table: string, suffix: string, compression: Record<string, string>): Promise<void> {
   const columns = (
     await db.raw(
       `select column_name as name, data_type as type, is_nullable as nullable from duckdb_columns()
@@ -142,13 +160,31 @@ async function dropPrimaryKey(db: Knex.Transaction, table: string): Promise<void
       [table],
     )
   ).rows as { name: string; type: string; nullable: boolean }[];
+  if (columns.length === 0) return;
   const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
-  const rebuilt = `${table}__tp_unkeyed`;
-  await db.raw(`create table ${quote(rebuilt)} (${columns.map((c) => `${quote(c.name)} ${c.type}${c.nullable ? '' : ' not null'}`).join(', ')})`);
+  const rebuilt = `${table}${suffix}`;
+  const column = (c: { name: string; type: string; nullable: boolean }) =>
+    `${quote(c.name)} ${c.type}${c.nullable ? '' : ' not null'}${compression[c.name] ? ` using compression ${compression[c.name]}` : ''}`;
+  await db.raw(`create table ${quote(rebuilt)} (${columns.map(column).join(', ')})`);
   await db.raw(`insert into ${quote(rebuilt)} select * from ${quote(table)}`);
   await db.raw(`drop table ${quote(table)}`);
   await db.raw(`alter table ${quote(rebuilt)} rename to ${quote(table)}`);
 }
+
+/**
+ * Columns of unique-ish ids in the tables the identity and journeys stages rewrite. DuckDB picks a
+ * compression per column segment by trying every method on it; for these it always ends with FSST
+ * (their values rarely repeat, so dictionary never wins), and the trial of the others was a third of
+ * the cost of writing the tables (bench/stitch-journeys.ts). Fixing FSST gives the same file.
+ */
+export const FSST_COLUMNS: Record<string, string[]> = {
+  persons: ['person_id'],
+  identity_map: ['identifier_value', 'person_id'],
+  identity_nodes: ['identifier_value', 'component_key'],
+  identity_changes: ['person_id'],
+  journeys: ['journey_id', 'person_id', 'conversion_event_id'],
+  journey_touchpoints: ['journey_id', 'event_id', 'person_id', 'session_key'],
+};
 
 // Any fixed 64-bit number; it only has to be the same in every Touchpoint process.
 const ADVISORY_LOCK = 7_411_505_020_261;
