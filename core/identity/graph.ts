@@ -92,27 +92,22 @@ export async function buildNodes(sql: Sql, config: IdentityConfig, source: strin
     whens.push(`when identifier_type = ? then ${rankOf(config, type)}`);
     rankBindings.push(`${type}_sha256`);
   }
-  // Numbered in the pass that groups them (a sort of the grouped rows, no second pass). Blocked
-  // identifiers leave gaps in the numbers, which only ever matter by their order.
-  await temp(
-    sql,
-    'tpi_ids',
-    `select row_number() over (order by ${bytewise(sql.dialect, 'identifier_type')}, ${bytewise(sql.dialect, 'identifier_value')}) as node_id,
-       identifier_type, identifier_value, min(observed_at) as first_seen_at, max(observed_at) as last_seen_at, count(*) as observations
-     from ${source} group by identifier_type, identifier_value`,
-  );
-  if (blocked) await temp(sql, 'tpi_blocked', `select o.identifier_type, o.identifier_value from tpi_ids o where ${blocked.text}`, blocked.bindings);
-  const notBlocked = blocked
-    ? 'where not exists (select 1 from tpi_blocked b where b.identifier_type = d.identifier_type and b.identifier_value = d.identifier_value)'
-    : '';
+  // Numbered and ranked in the pass that groups them (a sort of the grouped rows, no second pass).
+  // Blocked identifiers are then deleted, leaving gaps in the numbers, which only ever matter by
+  // their order.
   await temp(
     sql,
     'tpi_node',
-    `select node_id, identifier_type, identifier_value, case ${whens.join(' ')} else ${config.strength.length + 1} end as rank,
-       first_seen_at, last_seen_at, observations
-     from tpi_ids d ${notBlocked}`,
+    `select row_number() over (order by ${bytewise(sql.dialect, 'identifier_type')}, ${bytewise(sql.dialect, 'identifier_value')}) as node_id,
+       identifier_type, identifier_value, case ${whens.join(' ')} else ${config.strength.length + 1} end as rank,
+       min(observed_at) as first_seen_at, max(observed_at) as last_seen_at, count(*) as observations
+     from ${source} group by identifier_type, identifier_value`,
     rankBindings,
   );
+  if (blocked) {
+    await temp(sql, 'tpi_blocked', `select o.node_id, o.identifier_type, o.identifier_value from tpi_node o where ${blocked.text}`, blocked.bindings);
+    await exec(sql, 'delete from tpi_node where node_id in (select node_id from tpi_blocked)');
+  }
   // The linking observations first, then only their rows are joined to tpi_node by text (a quarter
   // of the rows in the benchmark's world): in one statement DuckDB joined every row, then filtered.
   // They are numbered in any order: every later pass only partitions and joins on the number, which
@@ -121,7 +116,7 @@ export async function buildNodes(sql: Sql, config: IdentityConfig, source: strin
   await temp(
     sql,
     'tpi_mem',
-    `select l.obs as observation_id, n.node_id
+    `select l.obs as observation_id, n.node_id, n.rank
      from ${source} m join tpi_link l on l.observation_id = m.observation_id
      join tpi_node n on n.identifier_type = m.identifier_type and n.identifier_value = m.identifier_value`,
   );
@@ -188,7 +183,10 @@ export async function stitch(sql: Sql, config: IdentityConfig): Promise<StitchSt
     stats.rounds += await components(
       sql,
       'tpi_cr',
-      `select m.observation_id, m.node_id from ${g.mem} m join tpi_act a on a.node_id = m.node_id where a.rank <= ${r}`,
+      // At the first level every identifier below never_alone is active.
+      visited.length === 1
+        ? `select observation_id, node_id from ${g.mem} where rank <= ${r}`
+        : `select m.observation_id, m.node_id from ${g.mem} m join tpi_act a on a.node_id = m.node_id where a.rank <= ${r}`,
       max,
       `select node_id from tpi_act where rank <= ${r}`,
     );
@@ -200,7 +198,7 @@ export async function stitch(sql: Sql, config: IdentityConfig): Promise<StitchSt
       await temp(sql, 'tpi_top', 'select node_id, label from tpi_cr');
       await temp(sql, 'tpi_kept', 'select c.node_id, c.label from tpi_cr c where c.label not in (select label from tpi_viol)');
       await temp(sql, 'tpi_brk', 'select c.node_id from tpi_cr c join tpi_viol v on v.label = c.label');
-      await temp(sql, BROKEN.mem, 'select observation_id, node_id from tpi_mem where node_id in (select node_id from tpi_brk)');
+      await temp(sql, BROKEN.mem, 'select observation_id, node_id, rank from tpi_mem where node_id in (select node_id from tpi_brk)');
       await temp(sql, BROKEN.lim, 'select node_id, ckey, lim from tpi_lim where node_id in (select node_id from tpi_brk)');
       g = BROKEN;
       await exec(sql, `insert into tpi_lvl select ${r}, node_id, label, false from tpi_cr where node_id in (select node_id from tpi_brk)`);
@@ -266,7 +264,7 @@ async function rawComponents(sql: Sql, top: boolean, R: number, stats: StitchSta
     sql,
     'tpi_wk',
     `select m.observation_id, coalesce(t.label, m.node_id) as node_id from tpi_mem m left join tpi_top t on t.node_id = m.node_id
-     where m.observation_id in (select w.observation_id from tpi_mem w join tpi_node n on n.node_id = w.node_id where n.rank = ${R})`,
+     where m.observation_id in (select observation_id from tpi_mem where rank = ${R})`,
     max,
   );
   await temp(
@@ -369,6 +367,19 @@ async function attachLevel(sql: Sql, peeled: string, weak: boolean, stats: Stitc
        where ${where}`,
     );
   if (weak) await reject('never_alone', 's.na >= 2');
+  if (!guarded) {
+    // …and when no record holds two of them (gclid and fbclid rarely meet), every group is one
+    // identifier: the one person it touches takes it.
+    const pairs = await scalar(
+      sql,
+      `select count(*) as n from (select m.observation_id from ${g.mem} m join tpi_p p on p.node_id = m.node_id group by m.observation_id having count(*) >= 2 limit 1) x`,
+    );
+    if (pairs === 0) {
+      await exec(sql, 'insert into tpi_assign select s.glabel, a.pkey from tpi_gs s join tpi_adj a on a.glabel = s.glabel where s.na = 1');
+      await drop(sql, ...LEVEL_TABLES);
+      return;
+    }
+  }
   if (guarded) await reject('guard', `s.na ${weak ? '= 1' : '>= 1'} and b.glabel is not null`);
   await temp(
     sql,

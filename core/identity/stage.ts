@@ -102,7 +102,8 @@ export async function runIdentity(store: Store, options: IdentityRunOptions): Pr
     await writeBlocked(sql, blocked, { runId, full });
     lap('write');
     summary.persons = await scalar(sql, 'select count(*) as n from persons');
-    summary.unassigned = await scalar(sql, 'select count(*) as n from tpi_node nd where not exists (select 1 from tpi_person p where p.node_id = nd.node_id)');
+    // tpi_person holds each identifier of tpi_node at most once.
+    summary.unassigned = summary.identifiers - (await scalar(sql, 'select count(*) as n from tpi_person'));
     const rejected = await rows<{ rule: string; n: number }>(
       sql,
       `select rule, count(*) as n from identity_rejections where run_id = ? group by rule order by rule`,
