@@ -253,27 +253,52 @@ export async function stitch(sql: Sql, config: IdentityConfig): Promise<StitchSt
  * tpi_raw, the unguarded components. With the first level's components (tpi_top: every identifier
  * but the weak ones) only the observations holding a weak identifier can join more: their members
  * are replaced by their top-level label (the smallest node of that component, so minima are
- * unchanged) and the components of that small graph relabel whole top-level components.
+ * unchanged) and the components of that small graph relabel whole top-level components. Weak
+ * identifiers seen with one top-level component only (and no other weak one) are its leaves and
+ * are left out of that graph: they take the component's label.
  */
 async function rawComponents(sql: Sql, top: boolean, R: number, stats: StitchStats, max: number): Promise<void> {
   if (!top) {
     stats.rounds += await components(sql, 'tpi_raw', 'select observation_id, node_id from tpi_mem', max, 'select node_id from tpi_node');
     return;
   }
+  // The observations holding a weak identifier, their members contracted to top-level labels.
+  await temp(
+    sql,
+    'tpi_wm',
+    `select distinct m.observation_id, coalesce(t.label, m.node_id) as node_id, m.rank = ${R} as weak
+     from tpi_mem m left join tpi_top t on t.node_id = m.node_id
+     where m.observation_id in (select observation_id from tpi_mem where rank = ${R})`,
+  );
+  // A weak identifier seen only with one top-level component (most click ids: one click, one
+  // browser) is a leaf of that graph: it joins nothing and takes that component's label. Only the
+  // observations of the others are propagated.
+  await temp(
+    sql,
+    'tpi_wn',
+    `select a.node_id, count(distinct b.node_id) = 1 and max(case when b.weak then 1 else 0 end) = 0 as leaf, min(b.node_id) as nb
+     from tpi_wm a join tpi_wm b on b.observation_id = a.observation_id and b.node_id <> a.node_id
+     where a.weak group by a.node_id`,
+  );
   stats.rounds += await components(
     sql,
     'tpi_wk',
-    `select m.observation_id, coalesce(t.label, m.node_id) as node_id from tpi_mem m left join tpi_top t on t.node_id = m.node_id
-     where m.observation_id in (select observation_id from tpi_mem where rank = ${R})`,
+    `select observation_id, node_id from tpi_wm
+     where observation_id in (select w.observation_id from tpi_wm w join tpi_wn n on n.node_id = w.node_id where not n.leaf)`,
     max,
   );
+  // Each identifier's label before the weak links (its top-level label, a leaf's neighbour's, or
+  // its own), then the label the weak links give that one.
   await temp(
     sql,
     'tpi_raw',
-    `select n.node_id, coalesce(w.label, t.label, n.node_id) as label from tpi_node n
-     left join tpi_top t on t.node_id = n.node_id left join tpi_wk w on w.node_id = coalesce(t.label, n.node_id)`,
+    `select b.node_id, coalesce(w.label, b.base) as label
+     from (
+       select n.node_id, coalesce(t.label, case when wn.leaf then wn.nb end, n.node_id) as base from tpi_node n
+       left join tpi_top t on t.node_id = n.node_id left join tpi_wn wn on wn.node_id = n.node_id
+     ) b left join tpi_wk w on w.node_id = b.base`,
   );
-  await drop(sql, 'tpi_top', 'tpi_wk');
+  await drop(sql, 'tpi_top', 'tpi_wk', 'tpi_wm', 'tpi_wn');
 }
 
 /**
