@@ -52,9 +52,9 @@ async function timed<T>(label: string, work: (onStep: (name: string, ms: number)
 const store = await openStore({ url });
 try {
   if (store.dialect === 'postgres') {
-    for (const t of ['journeys', 'journey_touchpoints', 'journeys_state', 'journeys_scope', 'persons', 'identity_map', 'person_merges', 'identity_rejections', 'identity_changes', 'identity_nodes', 'identity_state', 'events', 'identifier_observations', 'spend', 'quarantine', 'stream_state', 'runs', 'schema_migrations']) {
-      await store.knex.schema.dropTableIfExists(t);
-    }
+    // A fresh schema each run: every table of an earlier run's store goes.
+    const tables = (await store.knex.raw('select tablename from pg_tables where schemaname = current_schema()')).rows as { tablename: string }[];
+    for (const { tablename } of tables) await store.knex.schema.dropTableIfExists(tablename);
   }
   await store.migrate();
   await store.startRun({ run_id: 'load', pipeline: 'bench' });

@@ -6,7 +6,7 @@
 // the journeys stage. In an incremental run the scope is a union of whole components, so replacing
 // the scope's rows gives exactly what a full recompute would.
 import { RunError } from '../errors.ts';
-import { exec, jsonTextArray, scalar, temp } from './sql.ts';
+import { drop, exec, jsonTextArray, scalar, temp } from './sql.ts';
 import type { Sql } from './sql.ts';
 
 export interface WriteOptions {
@@ -248,10 +248,21 @@ export async function writeOutputs(sql: Sql, options: WriteOptions): Promise<voi
   const what = `case when substr(r.ckey, 1, 11) = 'per_person:' then substr(r.ckey, 12) || ' values'
     when r.ckey = 'size' then 'identifiers (max_component_size)' else 'identifiers of a never_link rule' end`;
   const limit = `' (max ' || cast(r.lim as text) || ')'`;
-  // The few rows of a large work table that refusals name: filtered by a semi-join first, so DuckDB
-  // hashes the handful of refusals instead of every identifier for each of the joins (0.2 s → ms).
-  const few = (table: string, column: string, rejColumn: string) => `select * from ${table} where ${column} in (select ${rejColumn} from tpi_rej)`;
-  const named = 'select * from tpi_np where pkey in (select pkey from tpi_person where node_id in (select p1 from tpi_rej union all select p2 from tpi_rej))';
+  // The few rows of the large work tables that refusals name, found first into small tables: joined
+  // to the whole of tpi_node, tpi_person, tpi_raw and tpi_np, DuckDB hashed all of them for each join
+  // (0.2 s for 23 refusals), and PostgreSQL, guessing one row per filtered subquery, rescanned them
+  // in nested loops (3.8 s).
+  await temp(sql, 'tpi_rnode', 'select node_id, identifier_type, identifier_value from tpi_node where node_id in (select node_id from tpi_rej union select other_node from tpi_rej)');
+  await temp(
+    sql,
+    'tpi_rperson',
+    'select p.node_id, np.person_id from tpi_person p join tpi_np np on np.pkey = p.pkey where p.node_id in (select p1 from tpi_rej union select p2 from tpi_rej)',
+  );
+  await temp(
+    sql,
+    'tpi_rck',
+    'select rw.node_id, ck.component_key from tpi_raw rw join tpi_ck ck on ck.label = rw.label where rw.node_id in (select node_id from tpi_rej)',
+  );
   await exec(
     sql,
     `insert into identity_rejections (run_id, rule, identifier_type, identifier_value, other_identifier_type, other_identifier_value,
@@ -268,12 +279,12 @@ export async function writeOutputs(sql: Sql, options: WriteOptions): Promise<voi
        end,
        ck.component_key
      from tpi_rej r
-     join (${few('tpi_node', 'node_id', 'node_id')}) nd on nd.node_id = r.node_id
-     left join (${few('tpi_node', 'node_id', 'other_node')}) od on od.node_id = r.other_node
-     left join (${few('tpi_person', 'node_id', 'p1')}) q1 on q1.node_id = r.p1 left join (${named}) n1 on n1.pkey = q1.pkey
-     left join (${few('tpi_person', 'node_id', 'p2')}) q2 on q2.node_id = r.p2 left join (${named}) n2 on n2.pkey = q2.pkey
-     join (${few('tpi_raw', 'node_id', 'node_id')}) rw on rw.node_id = r.node_id
-     join (select * from tpi_ck where label in (select label from tpi_raw where node_id in (select node_id from tpi_rej))) ck on ck.label = rw.label`,
+     join tpi_rnode nd on nd.node_id = r.node_id
+     left join tpi_rnode od on od.node_id = r.other_node
+     left join tpi_rperson n1 on n1.node_id = r.p1
+     left join tpi_rperson n2 on n2.node_id = r.p2
+     join tpi_rck ck on ck.node_id = r.node_id`,
     [runId],
   );
+  await drop(sql, 'tpi_rnode', 'tpi_rperson', 'tpi_rck');
 }
