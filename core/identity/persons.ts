@@ -5,7 +5,9 @@
 // person_merges, and every person whose identifier set changed is listed in identity_changes for
 // the journeys stage. In an incremental run the scope is a union of whole components, so replacing
 // the scope's rows gives exactly what a full recompute would.
+import type { Knex } from 'knex';
 import { RunError } from '../errors.ts';
+import { emptyWithoutIndexes } from '../store/rebuild.ts';
 import { drop, exec, jsonTextArray, scalar, temp } from './sql.ts';
 import type { Sql } from './sql.ts';
 
@@ -26,6 +28,8 @@ export interface PersonStats {
 }
 
 const FRESH_ATTEMPTS = 8;
+/** A first run waits this long for readers of an empty output table before it fills it with its indexes in place (PostgreSQL). */
+const LOCK_TIMEOUT_MS = 5_000;
 
 /** The public rule name of a refusal in tpi_rej (alias r): the guard its limit key belongs to. */
 const RULE = `case when r.kind = 'never_alone' then 'never_alone' when substr(r.ckey, 1, 11) = 'never_link:' then 'never_link'
@@ -184,7 +188,10 @@ async function replaceRows(
   sql: Sql, table: string, fresh: string, bindings: unknown[], key: string[], columns: string[], full: boolean, scope = inScope(full),
 ): Promise<void> {
   if (full && (await scalar(sql, `select count(*) as n from (select 1 from ${table} limit 1) t`)) === 0) {
+    // PostgreSQL: indexed once after the insert rather than row by row (core/store/rebuild.ts).
+    const bare = sql.dialect === 'postgres' ? await emptyWithoutIndexes(sql.db as Knex.Transaction, [table], LOCK_TIMEOUT_MS) : null;
     await exec(sql, `insert into ${table} (${columns.join(', ')}) select ${columns.map((c) => `f.${c}`).join(', ')} from (${fresh}) f`, bindings);
+    await bare?.restore();
     return;
   }
   const work = `tpi_out_${table}`;

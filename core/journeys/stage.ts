@@ -12,6 +12,7 @@ import { TEMP_TABLES, assemblyStatements, countEventsWithoutOwner } from './asse
 import { configHash, resolveJourneysConfig } from './config.ts';
 import type { JourneysConfig } from './config.ts';
 import { SCOPE_TEMP_TABLES, countChangedEventsWithoutPerson, scopeSteps } from './incremental.ts';
+import { emptyWithoutIndexes } from '../store/rebuild.ts';
 import { exec, raw, sql } from '../store/sql.ts';
 import type { Fragment, Step } from '../store/sql.ts';
 
@@ -20,6 +21,8 @@ const FULL_REBUILD_SHARE = 0.5;
 const STATE_KEY = 'journeys';
 // Any fixed 64-bit number, distinct from the migrations' lock.
 const BUILD_LOCK = 7_411_505_020_263;
+/** A full build waits this long for the journeys tables' readers (PostgreSQL). */
+const LOCK_TIMEOUT_MS = 5_000;
 
 export interface BuildOptions {
   /** The run doing the build: its start is the watermark the next build compares with. */
@@ -32,6 +35,8 @@ export interface BuildOptions {
   fullRebuildShare?: number;
   /** Called after each SQL statement with its name and duration (benchmarks, debugging). */
   onStep?: (name: string, ms: number) => void;
+  /** PostgreSQL: how long a full build waits for readers to let go of the tables before it rebuilds them with their indexes in place. */
+  lockTimeoutMs?: number;
 }
 
 export interface BuildSummary {
@@ -106,9 +111,24 @@ export async function buildJourneys(store: Store, options: BuildOptions): Promis
       await run('clear scope', sql`delete from journeys_scope where run_id = ${runId}`);
     }
     if (mode === 'full') {
-      await run('delete touchpoints', sql`delete from journey_touchpoints`);
-      await run('delete journeys', sql`delete from journeys`);
+      // PostgreSQL: emptied and refilled without their indexes, then indexed once (core/store/rebuild.ts),
+      // unless readers hold the tables past the lock timeout.
+      const started = performance.now();
+      const bare = store.dialect === 'postgres' ? await emptyWithoutIndexes(trx, ['journey_touchpoints', 'journeys'], options.lockTimeoutMs ?? LOCK_TIMEOUT_MS) : null;
+      options.onStep?.('empty without indexes', performance.now() - started);
+      if (store.dialect === 'postgres' && !bare) options.log?.info('journeys: the tables are in use: rebuilding them with their indexes in place (slower)');
+      if (!bare) {
+        await run('delete touchpoints', sql`delete from journey_touchpoints`);
+        await run('delete journeys', sql`delete from journeys`);
+      }
       await runAll(assemblyStatements({ config, dialect: store.dialect, scope: null, runId }));
+      if (bare) {
+        const indexing = performance.now();
+        await bare.restore();
+        options.onStep?.('index', performance.now() - indexing);
+      }
+      // Statistics of the new rows for the analytics that follow (autovacuum would gather them later).
+      if (store.dialect === 'postgres') await run('analyze', sql`analyze journeys, journey_touchpoints`);
       rebuilt = await count('count persons', sql`select count(distinct person_id) as n from journeys`);
       withoutPerson = await count('count without person', countEventsWithoutOwner());
     }
