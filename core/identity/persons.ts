@@ -189,9 +189,9 @@ async function replaceRows(
 ): Promise<void> {
   if (full && (await scalar(sql, `select count(*) as n from (select 1 from ${table} limit 1) t`)) === 0) {
     // PostgreSQL: indexed once after the insert rather than row by row (core/store/rebuild.ts).
-    const bare = sql.dialect === 'postgres' ? await emptyWithoutIndexes(sql.db as Knex.Transaction, [table], LOCK_TIMEOUT_MS) : null;
+    const bare = sql.dialect === 'postgres' ? await emptyWithoutIndexes(sql.db as Knex.Transaction, [table], LOCK_TIMEOUT_MS) : undefined;
     await exec(sql, `insert into ${table} (${columns.join(', ')}) select ${columns.map((c) => `f.${c}`).join(', ')} from (${fresh}) f`, bindings);
-    await bare?.restore();
+    if (bare && 'restore' in bare) await bare.restore();
     return;
   }
   const work = `tpi_out_${table}`;

@@ -114,9 +114,10 @@ export async function buildJourneys(store: Store, options: BuildOptions): Promis
       // PostgreSQL: emptied and refilled without their indexes, then indexed once (core/store/rebuild.ts),
       // unless readers hold the tables past the lock timeout.
       const started = performance.now();
-      const bare = store.dialect === 'postgres' ? await emptyWithoutIndexes(trx, ['journey_touchpoints', 'journeys'], options.lockTimeoutMs ?? LOCK_TIMEOUT_MS) : null;
+      const emptied = store.dialect === 'postgres' ? await emptyWithoutIndexes(trx, ['journey_touchpoints', 'journeys'], options.lockTimeoutMs ?? LOCK_TIMEOUT_MS) : undefined;
+      const bare = emptied && 'restore' in emptied ? emptied : undefined;
       options.onStep?.('empty without indexes', performance.now() - started);
-      if (store.dialect === 'postgres' && !bare) options.log?.info('journeys: the tables are in use: rebuilding them with their indexes in place (slower)');
+      if (emptied && 'skipped' in emptied) options.log?.info(`journeys: rebuilding with the indexes in place (slower): ${emptied.skipped}`);
       if (!bare) {
         await run('delete touchpoints', sql`delete from journey_touchpoints`);
         await run('delete journeys', sql`delete from journeys`);

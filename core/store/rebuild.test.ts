@@ -47,11 +47,11 @@ describeOnPostgres('rebuilding whole tables on PostgreSQL', () => {
 
     await store.knex.transaction(async (trx) => {
       const bare = await emptyWithoutIndexes(trx, ['t'], 2_000);
-      expect(bare).not.toBeNull();
+      if (!('restore' in bare)) throw new Error(bare.skipped);
       expect(Number((await trx('t').count({ n: '*' }))[0].n)).toBe(0);
       expect(Number((await trx.raw(`select count(*) as n from pg_index where indrelid = cast('t' as regclass)`)).rows[0].n)).toBe(0);
       await trx('t').insert([{ id: 'c', code: 'C', n: 30, note: 'x' }]);
-      await bare!.restore();
+      await bare.restore();
       // The lock timeout is what it was before.
       expect((await trx.raw('show lock_timeout')).rows[0].lock_timeout).toBe('0');
     });
@@ -70,7 +70,9 @@ describeOnPostgres('rebuilding whole tables on PostgreSQL', () => {
       await reader.query(`begin; set search_path = "${schema.schema}"; select * from r`);
       const started = Date.now();
       await store.knex.transaction(async (trx) => {
-        expect(await emptyWithoutIndexes(trx, ['r'], 200)).toBeNull();
+        expect(await emptyWithoutIndexes(trx, ['r'], 200)).toEqual({ skipped: 'another session holds r (waited 200 ms)' });
+        // Whatever else fails (here a table that is not there) is skipped the same way.
+        expect(await emptyWithoutIndexes(trx, ['no_such_table'], 200)).toEqual({ skipped: expect.stringMatching(/^could not drop the indexes of no_such_table: .*does not exist/) });
         // Not aborted: the build goes on with its slow path.
         await trx('r').insert({ id: 'added' });
         expect((await trx.raw('show lock_timeout')).rows[0].lock_timeout).toBe('0');
@@ -111,7 +113,7 @@ describeOnPostgres('rebuilding whole tables on PostgreSQL', () => {
       const log = createLogger({ secrets: [], level: 'info', write: (line) => lines.push(line) });
       const summary = await buildJourneys(store, { runId: 'r1', config: resolveJourneysConfig({}), mode: 'full', lockTimeoutMs: 200, log });
       expect(summary).toMatchObject({ mode: 'full', touchpoints: 3 });
-      expect(lines.join('\n')).toMatch(/the tables are in use: rebuilding them with their indexes in place/);
+      expect(lines.join('\n')).toMatch(/rebuilding with the indexes in place \(slower\): another session holds journey_touchpoints, journeys/);
     } finally {
       await reader.query('rollback').catch(() => undefined);
       await reader.end();

@@ -7,13 +7,20 @@
 // The price is an ACCESS EXCLUSIVE lock until commit: readers wait for the rebuild instead of reading
 // the old rows. So it is taken only within `lockTimeoutMs`; when a reader holds the tables longer
 // (a long BI query), the rebuild runs the slow way, with the indexes in place, and readers see the
-// old rows until it commits. DuckDB tables have no indexes to drop (see the migrations).
+// old rows until it commits. So it does too on a Postgres-compatible engine whose catalog lacks what
+// this reads (any failure here rolls back to a savepoint: the slow way is always there). DuckDB
+// tables have no indexes to drop (see the migrations).
 import type { Knex } from 'knex';
 
-export interface BareTables {
-  /** Rebuilds every index and key dropped (call after the inserts, inside the same transaction). */
-  restore(): Promise<void>;
-}
+export type BareTables =
+  | {
+      /** Rebuilds every index and key dropped (call after the inserts, inside the same transaction). */
+      restore(): Promise<void>;
+    }
+  | {
+      /** Why nothing was done: the tables are as they were and the transaction goes on. */
+      skipped: string;
+    };
 
 interface Saved {
   table: string;
@@ -24,10 +31,10 @@ interface Saved {
 const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
 /**
- * On PostgreSQL, within `trx`: locks `tables`, empties them and drops their indexes, or returns null
- * (nothing changed) when the lock was not granted within `lockTimeoutMs`.
+ * On PostgreSQL, within `trx`: locks `tables`, empties them and drops their indexes; or, when the
+ * lock was not granted within `lockTimeoutMs` (or anything else failed), changes nothing and says why.
  */
-export async function emptyWithoutIndexes(trx: Knex.Transaction, tables: string[], lockTimeoutMs: number): Promise<BareTables | null> {
+export async function emptyWithoutIndexes(trx: Knex.Transaction, tables: string[], lockTimeoutMs: number): Promise<BareTables> {
   const [{ lock_timeout: previous }] = (await trx.raw('show lock_timeout')).rows as { lock_timeout: string }[];
   let saved: Saved[];
   try {
@@ -60,8 +67,8 @@ export async function emptyWithoutIndexes(trx: Knex.Transaction, tables: string[
       return all;
     });
   } catch (error) {
-    if ((error as { code?: string }).code === '55P03') return null; // lock_not_available
-    throw error;
+    if ((error as { code?: string }).code === '55P03') return { skipped: `another session holds ${tables.join(', ')} (waited ${lockTimeoutMs} ms)` };
+    return { skipped: `could not drop the indexes of ${tables.join(', ')}: ${String((error as Error).message ?? error).split('\n')[0]}` };
   } finally {
     await trx.raw(`select set_config('lock_timeout', ?, true)`, [previous]);
   }
