@@ -153,6 +153,19 @@ interface Graph {
 const WHOLE: Graph = { mem: 'tpi_mem', lim: 'tpi_lim' };
 const BROKEN: Graph = { mem: 'tpi_mem_b', lim: 'tpi_lim_b' };
 
+/**
+ * Whether any never_alone identifier has a row in tpi_lim (see buildNodes): only through a
+ * max_per_person or a never_link pair naming its type, as never_alone types never count toward
+ * max_component_size. Decided from the configuration, not by a lookup: PostgreSQL planned `… in
+ * (…) limit 1` over the two tables as a nested loop (minutes at 10M events).
+ */
+async function weakCountsTowardGuards(sql: Sql, config: IdentityConfig): Promise<boolean> {
+  if (config.never_alone.length === 0) return false;
+  if (config.never_alone.some((type) => config.max_per_person[type] !== undefined)) return true;
+  const list = config.never_alone.map(() => '?').join(', ');
+  return (await scalar(sql, `select count(*) as n from tpi_pairs where identifier_type in (${list})`, config.never_alone)) > 0;
+}
+
 /** Components of `labels` that break a guard: `(label, ckey, n, lim)`, the guard's count and limit. */
 function violations(labels: string, g: Graph): string {
   return `select l.label, c.ckey, count(*) as n, min(c.lim) as lim
@@ -242,7 +255,7 @@ export async function stitch(sql: Sql, config: IdentityConfig): Promise<StitchSt
   }
   // The first level's kept components, after the split ones were resolved within themselves.
   if (visited.length > 0) await exec(sql, 'insert into tpi_assign select node_id, label from tpi_kept');
-  await attachLevel(sql, `select node_id from tpi_node where rank = ${R}`, true, stats, max, WHOLE);
+  await attachLevel(sql, `select node_id from tpi_node where rank = ${R}`, true, stats, max, WHOLE, await weakCountsTowardGuards(sql, config));
   // A person's key is its smallest identifier, whatever order it was assembled in.
   await temp(sql, 'tpi_person', 'select node_id, min(node_id) over (partition by pkey) as pkey from tpi_assign');
   await drop(sql, 'tpi_lvl', 'tpi_act', 'tpi_act2', 'tpi_cr', 'tpi_viol', 'tpi_assign', 'tpi_limits', 'tpi_kept', 'tpi_brk', BROKEN.mem, BROKEN.lim);
@@ -369,13 +382,13 @@ async function measureGroups(sql: Sql, again: boolean, g: Graph, guarded: boolea
  * took as many as the guard allows) and `split` (seen together on one record yet breaking a guard
  * with nothing weaker to remove: each identifier stays alone).
  */
-async function attachLevel(sql: Sql, peeled: string, weak: boolean, stats: StitchStats, max: number, g: Graph): Promise<void> {
+async function attachLevel(sql: Sql, peeled: string, weak: boolean, stats: StitchStats, max: number, g: Graph, weakCounted = true): Promise<void> {
   await temp(sql, 'tpi_p', peeled);
   if ((await scalar(sql, 'select count(*) as n from tpi_p')) === 0) return;
   // never_alone identifiers count toward no guard unless max_per_person names their type: then a
   // group attaches to the one person it touches with no guard to check (the default, and most of
   // the level's cost otherwise).
-  const guarded = !weak || (await scalar(sql, `select count(*) as n from (select 1 from ${g.lim} where node_id in (select node_id from tpi_p) limit 1) x`)) > 0;
+  const guarded = !weak || weakCounted;
   // First each identifier alone: one that would break a guard with the persons it touches is out
   // before groups form, so a junk value cannot glue the identifiers seen with it into one group.
   await temp(sql, 'tpi_g', 'select node_id, node_id as label from tpi_p');
