@@ -209,7 +209,7 @@ export async function stitch(sql: Sql, config: IdentityConfig): Promise<StitchSt
       // components joined by the weak identifiers' observations, found on the contracted graph.
       // Its kept components are persons as they are (tpi_kept, taken in after the stronger levels).
       await temp(sql, 'tpi_top', 'select node_id, label from tpi_cr');
-      await temp(sql, 'tpi_kept', 'select c.node_id, c.label from tpi_cr c where c.label not in (select label from tpi_viol)');
+      await temp(sql, 'tpi_kept', 'select c.node_id, c.label from tpi_cr c left join tpi_viol v on v.label = c.label where v.label is null');
       await temp(sql, 'tpi_brk', 'select c.node_id from tpi_cr c join tpi_viol v on v.label = c.label');
       await temp(sql, BROKEN.mem, 'select observation_id, node_id, rank from tpi_mem where node_id in (select node_id from tpi_brk)');
       await temp(sql, BROKEN.lim, 'select node_id, ckey, lim from tpi_lim where node_id in (select node_id from tpi_brk)');
