@@ -19,6 +19,7 @@ import type { Dimension } from './heuristics.ts';
 import { CONVERSION, NULL_STATE, START, removalEffects } from './markov.ts';
 import type { Transition } from './markov.ts';
 import { insertShapley } from './shapley.ts';
+import { once } from './shared.ts';
 import type { AnalyticsContext, ResultRow } from './types.ts';
 
 export const DIMENSIONS: readonly Dimension[] = ['channel', 'campaign'];
@@ -26,15 +27,9 @@ export const DIMENSIONS: readonly Dimension[] = ['channel', 'campaign'];
 /** Above this many states the O(n³) solve is skipped and the dimension's Markov rows fall back to linear (logged). */
 export const MARKOV_MAX_STATES = 1500;
 
-const built = new WeakMap<AnalyticsContext, Map<string, Promise<void>>>();
-
 /** Builds `<p>at` and `<p>attr` once per context and prefix (attribution and ROI share them). */
 export function ensureAttributed(ctx: AnalyticsContext, p: 'a_' | 'a_prev_'): Promise<void> {
-  let byPrefix = built.get(ctx);
-  if (!byPrefix) built.set(ctx, (byPrefix = new Map()));
-  let done = byPrefix.get(p);
-  if (!done) byPrefix.set(p, (done = build(ctx, p)));
-  return done;
+  return once(ctx, `attributed ${p}`, () => build(ctx, p));
 }
 
 function models(ctx: AnalyticsContext): AttributionModel[] {

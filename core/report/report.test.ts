@@ -14,7 +14,7 @@ import { kpiLines } from './view.ts';
 import { sankeyFlows } from './view-cx.ts';
 import { bindNamed } from './query.ts';
 import { assertEscaped, renderHtml } from './render.ts';
-import { findReport, loadReportSpec } from './spec.ts';
+import { deliveryFormats, findReport, loadReportSpec } from './spec.ts';
 import { assertWellFormedXml } from './test-support.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -104,6 +104,14 @@ describe('report spec', () => {
     expect(spec.schedule).toMatchObject({ timezone: 'Europe/Berlin', refresh: true });
     expect(findReport('roi', ROOT)).toBe(join('reports', 'roi.yaml'));
     expect(() => findReport('nope', ROOT)).toThrow(/no report named "nope"/);
+  });
+
+  it('renders what a delivery needs: the HTML body, and the PDF when attached, whatever was asked', () => {
+    const spec = loadReportSpec(join(ROOT, 'reports/cx.yaml'));
+    // `--send` of a report whose formats are HTML only used to render no PDF and then fail to attach it.
+    expect(deliveryFormats({ ...spec, formats: ['html'] }).toSorted()).toEqual(['html', 'pdf']);
+    expect(deliveryFormats(spec, ['pdf']).toSorted()).toEqual(['html', 'pdf']);
+    expect(deliveryFormats({ ...spec, formats: ['html'], delivery: { ...spec.delivery!, attach_pdf: false } })).toEqual(['html']);
   });
 
   it('reports every problem at file:line:col with a hint', () => {

@@ -12,7 +12,7 @@ import { loadYamlConfig, type LoadYamlOptions } from '../config/load.ts';
 import type { YamlSource } from '../config/yaml.ts';
 import { ConfigError } from '../errors.ts';
 import type { JsonSchema } from '../sdk/types.ts';
-import type { ReportChart, ReportDelivery, ReportQuery, ReportSchedule, ReportSection, ReportSpec } from './types.ts';
+import type { ReportChart, ReportDelivery, ReportFormat, ReportQuery, ReportSchedule, ReportSection, ReportSpec } from './types.ts';
 
 export const REPORT_SCHEMA_FILE = new URL('./report.schema.json', import.meta.url);
 export const reportSchema = JSON.parse(readFileSync(REPORT_SCHEMA_FILE, 'utf8')) as JsonSchema;
@@ -188,4 +188,15 @@ export function findReport(nameOrPath: string, cwd = process.cwd()): string {
   throw new ConfigError(`no report named "${nameOrPath}" in ${dir}`, {
     hint: known.length > 0 ? `reports here: ${known.join(', ')}` : 'create reports/<name>.yaml (docs/reports.md), or give a path',
   });
+}
+
+/**
+ * What to render for a delivery: the formats asked for (default: the report's), HTML (the email's
+ * body) and the PDF when the email attaches it.
+ */
+export function deliveryFormats(spec: ReportSpec, asked?: readonly ReportFormat[]): ReportFormat[] {
+  const formats = new Set<ReportFormat>(asked ?? spec.formats);
+  formats.add('html');
+  if (spec.delivery?.attach_pdf) formats.add('pdf');
+  return [...formats];
 }

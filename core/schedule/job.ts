@@ -9,6 +9,7 @@ import type { LoadedPipeline } from '../config/types.ts';
 import { runPipeline, storeUrlFor } from '../engine/run.ts';
 import { deliverReport, type DeliveryResult, type RetryOptions } from '../report/deliver.ts';
 import { runReport } from '../report/run.ts';
+import { deliveryFormats } from '../report/spec.ts';
 import type { RenderedReport, ReportFormat, ReportSpec } from '../report/types.ts';
 import type { Logger } from '../sdk/types.ts';
 import { openStore } from '../store/index.ts';
@@ -45,14 +46,6 @@ export async function openReportStore(spec: ReportSpec, options: Pick<JobOptions
   return { store, pipeline, close: () => store.close() };
 }
 
-/** The report's formats, with the PDF added when the email attaches it. */
-function formatsFor(spec: ReportSpec): ReportFormat[] {
-  const formats = new Set<ReportFormat>(spec.formats);
-  formats.add('html');
-  if (spec.delivery?.attach_pdf) formats.add('pdf');
-  return [...formats];
-}
-
 /** Refresh → render → deliver for one occurrence. */
 export async function runScheduledReport(firing: Firing, options: JobOptions): Promise<DeliveryResult> {
   const { spec, occurrence } = firing;
@@ -66,7 +59,7 @@ export async function runScheduledReport(firing: Firing, options: JobOptions): P
       if (run.status !== 'succeeded') log.warn('pipeline refresh did not succeed', { run: run.runId, status: run.status });
     }
     const render = options.render ?? runReport;
-    const rendered = await render({ spec, store: opened.store, log, now: occurrence, formats: formatsFor(spec), env: options.env, cwd: options.cwd, ...(opened.pipeline ? { pipeline: opened.pipeline } : {}) });
+    const rendered = await render({ spec, store: opened.store, log, now: occurrence, formats: deliveryFormats(spec), env: options.env, cwd: options.cwd, ...(opened.pipeline ? { pipeline: opened.pipeline } : {}) });
     const result = await deliverReport({ store: opened.store, spec, rendered, log, env: options.env, retry: options.retry });
     log.info('scheduled report done', { status: result.status, ...(result.reason ? { reason: result.reason } : {}) });
     return result;

@@ -35,6 +35,8 @@ describe('migration 8 on DuckDB', () => {
     // Few distinct values: DuckDB alone stores such a column as a dictionary.
     await db.raw(`insert into persons select 'p_' || cast(i % 3 as text), null, null, 1, 'run-1', 'run-1' from range(3000) t(i)`);
     await db.raw(`insert into identity_map select 'email', 'u' || cast(i as text) || '@x.example', 'p_' || cast(i % 3 as text) from range(3000) t(i)`);
+    // An index of a store made before migration 2 left identity tables unindexed on DuckDB.
+    await db.raw('create index person_merges_person_idx on person_merges (person_id)');
     const tables = Object.keys(FSST_COLUMNS);
     const columns = (await columnsOf(db, tables)).rows;
     const stored = { persons: await db('persons').select('*').orderBy('person_id'), map: await db('identity_map').select('*').orderBy('identifier_value') };
@@ -46,6 +48,7 @@ describe('migration 8 on DuckDB', () => {
     expect(await store.knex('schema_migrations').max({ v: 'version' }).first()).toEqual({ v: 8 });
     expect((await columnsOf(store.knex, tables)).rows).toEqual(columns);
     expect({ persons: await store.knex('persons').select('*').orderBy('person_id'), map: await store.knex('identity_map').select('*').orderBy('identifier_value') }).toEqual(stored);
+    expect((await store.knex.raw(`select index_name from duckdb_indexes() where table_name in ('person_merges', 'identity_rejections')`)).rows).toEqual([]);
     await expect(store.knex('identity_map').insert({ identifier_type: 'email', identifier_value: null, person_id: 'p_1' })).rejects.toThrow(/NOT NULL/i);
 
     await store.knex.raw(`insert into journey_touchpoints select 'p_' || cast(i % 3 as text) || ':1', 1, 'e' || cast(i % 3 as text), 'p_' || cast(i % 3 as text),

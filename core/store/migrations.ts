@@ -130,11 +130,16 @@ export const migrations: Migration[] = [
   analyticsStateMigration,
   {
     version: 8,
-    name: 'duckdb: id columns of the identity and journeys tables stored with FSST',
+    name: 'duckdb: id columns of the identity and journeys tables stored with FSST; no indexes left on identity tables',
     async up(db, dialect) {
       if (dialect !== 'duckdb') return;
       for (const [table, columns] of Object.entries(FSST_COLUMNS)) {
         await rebuildDuckTable(db, table, '__tp_fsst', Object.fromEntries(columns.map((c) => [c, 'fsst'])));
+      }
+      // Stores made before migration 2 stopped indexing the identity tables on DuckDB kept these
+      // (the rebuilds above drop the others' keys): the same tables as a new store now.
+      for (const index of ['person_merges_person_idx', 'person_merges_other_person_idx', 'identity_rejections_identifier_idx', 'identity_rejections_component_idx']) {
+        await db.raw(`drop index if exists ${index}`);
       }
     },
   },

@@ -6,7 +6,7 @@ import { storeUrlFor } from '../../engine/run.ts';
 import { ConfigError } from '../../errors.ts';
 import { deliverReport } from '../../report/deliver.ts';
 import { runReport } from '../../report/run.ts';
-import { findReport, loadReportSpec } from '../../report/spec.ts';
+import { deliveryFormats, findReport, loadReportSpec } from '../../report/spec.ts';
 import type { ReportFormat } from '../../report/types.ts';
 import { createLogger } from '../../sdk/log.ts';
 import { openStore } from '../../store/index.ts';
@@ -46,9 +46,9 @@ export const report: Command = {
     if (extra) throw new ConfigError(`unexpected argument "${extra}"`, { hint: 'one report per command' });
     if (values.resend && !values.send) throw new ConfigError('--resend only makes sense with --send');
     const spec = loadReportSpec(findReport(name));
-    let formats = formatsOf(values.format);
-    // Delivery attaches the PDF: render it even when only HTML was asked for.
-    if (values.send && spec.delivery?.attach_pdf && formats && !formats.includes('pdf')) formats = [...formats, 'pdf'];
+    // Delivery needs the HTML body and, when attached, the PDF, whatever --format or the report asks.
+    const asked = formatsOf(values.format);
+    const formats = values.send ? deliveryFormats(spec, asked) : asked;
     const pipeline = loadPipeline(spec.pipeline);
     output.secrets.push(...pipeline.secrets);
     const log = createLogger({ secrets: pipeline.secrets, level: values.verbose ? 'debug' : output.json ? 'error' : 'warn', format: 'text' });
