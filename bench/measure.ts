@@ -61,6 +61,8 @@ export async function measure<T>(work: () => Promise<T>): Promise<{ result: T; m
 
 export const mb = (bytes: number): number => Math.round(bytes / MB);
 
+export const seconds = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
+
 export const loadAverage = (): string => {
   try {
     return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');

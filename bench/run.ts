@@ -23,7 +23,7 @@ import { parseBenchArgs, UsageError, USAGE } from './args.ts';
 import type { BenchOptions } from './args.ts';
 import { generateDemo } from './generator/demo.ts';
 import { generateIncrement } from './generator/increment.ts';
-import { loadAverage, mb, measure } from './measure.ts';
+import { loadAverage, mb, measure, seconds } from './measure.ts';
 import type { StageMeasure } from './measure.ts';
 import type { ReferenceResult } from './reference.ts';
 import { checkTargets, ratios, resultFileName, stageResult } from './results.ts';
@@ -53,7 +53,6 @@ const data = resolve(ROOT, options.data ?? `bench/data/${options.size}`);
 const scratch = mkdtempSync(join(tmpdir(), `touchpoint-bench-${options.size}-${options.store}-`));
 const pgSchema = `tp_bench_${options.size.toLowerCase()}`;
 const storeUrl = options.store === 'duckdb' ? `duckdb://${join(scratch, 'bench.duckdb')}` : `${options.pgUrl}${options.pgUrl.includes('?') ? '&' : '?'}schema=${pgSchema}`;
-const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
 console.log(`bench ${options.size} on ${options.store} — ${availableParallelism()} cpus, load ${loadBefore}, node ${process.versions.node}`);
 
@@ -78,7 +77,7 @@ async function world(): Promise<{ generateMs: number | null; files: number }> {
   process.stdout.write(`generate: ${options.people.toLocaleString('en')} people into ${data} …`);
   const w = await generateDemo({ out: data, people: options.people, seed: options.seed });
   const rows = w.files.reduce((n, f) => n + f.rows, 0);
-  console.log(` ${rows.toLocaleString('en')} rows in ${w.files.length} files, ${secs(w.ms)} (not counted)`);
+  console.log(` ${rows.toLocaleString('en')} rows in ${w.files.length} files, ${seconds(w.ms)} (not counted)`);
   writeFileSync(marker, `${JSON.stringify({ ...wanted, files: w.files.length })}\n`);
   return { generateMs: w.ms, files: w.files.length };
 }
@@ -155,7 +154,7 @@ function reference(args: string[]): Promise<ReferenceResult | { error: string }>
 function printStage(s: StageResult): void {
   const rate = s.status === 'done' && s.rows > 0 ? `${s.rowsPerSecond.toLocaleString('en').padStart(10)} ${s.unit}/s` : ''.padStart(12);
   const status = s.status === 'done' ? '' : `  ${s.status.toUpperCase()}${s.note ? `: ${s.note}` : ''}`;
-  console.log(`  ${s.name.padEnd(13)} ${secs(s.ms).padStart(9)}  cpu ${secs(s.cpuMs).padStart(9)}  ${s.rows.toLocaleString('en').padStart(11)} ${s.unit.padEnd(12)} ${rate}  peak ${String(mb(s.peakRssBytes)).padStart(5)} MB${status}`);
+  console.log(`  ${s.name.padEnd(13)} ${seconds(s.ms).padStart(9)}  cpu ${seconds(s.cpuMs).padStart(9)}  ${s.rows.toLocaleString('en').padStart(11)} ${s.unit.padEnd(12)} ${rate}  peak ${String(mb(s.peakRssBytes)).padStart(5)} MB${status}`);
 }
 
 async function pipelineStage(store: Store, file: string, only: string): Promise<{ run: RunResult; m: StageMeasure }> {
@@ -228,7 +227,7 @@ try {
   };
   const counted = stages.filter((s) => s.status !== 'skipped');
   const total = { ms: counted.reduce((n, s) => n + s.ms, 0), peakRssBytes: Math.max(...stages.map((s) => s.peakRssBytes)) };
-  console.log(`  ${'total'.padEnd(13)} ${secs(total.ms).padStart(9)}  (generate excluded)  ${worldCounts.events.toLocaleString('en')} events, ${worldCounts.persons.toLocaleString('en')} persons, ${worldCounts.journeys.toLocaleString('en')} journeys  peak ${mb(total.peakRssBytes)} MB`);
+  console.log(`  ${'total'.padEnd(13)} ${seconds(total.ms).padStart(9)}  (generate excluded)  ${worldCounts.events.toLocaleString('en')} events, ${worldCounts.persons.toLocaleString('en')} persons, ${worldCounts.journeys.toLocaleString('en')} journeys  peak ${mb(total.peakRssBytes)} MB`);
 
   // References run in child processes; the DuckDB file must be free for the read-only union-find.
   await store.close();
@@ -240,7 +239,7 @@ try {
     references.unionFind = await reference(options.store === 'duckdb' ? ['union-find', join(scratch, 'bench.duckdb')] : ['union-find', options.pgUrl, pgSchema]);
     for (const [name, r] of Object.entries(references)) {
       if (!r || 'error' in r) console.log(`  ${name.padEnd(13)} ${r?.error}`);
-      else console.log(`  ${name.padEnd(13)} ${secs(r.ms).padStart(9)}  ${r.rows.toLocaleString('en').padStart(11)} rows   ${Math.round((r.rows / r.ms) * 1000).toLocaleString('en').padStart(10)} rows/s  peak ${String(mb(r.peakRssBytes)).padStart(5)} MB${r.readMs !== undefined ? `  (+ ${secs(r.readMs)} to read the links; ${r.identifiers?.toLocaleString('en')} identifiers, ${r.components?.toLocaleString('en')} components)` : ''}`);
+      else console.log(`  ${name.padEnd(13)} ${seconds(r.ms).padStart(9)}  ${r.rows.toLocaleString('en').padStart(11)} rows   ${Math.round((r.rows / r.ms) * 1000).toLocaleString('en').padStart(10)} rows/s  peak ${String(mb(r.peakRssBytes)).padStart(5)} MB${r.readMs !== undefined ? `  (+ ${seconds(r.readMs)} to read the links; ${r.identifiers?.toLocaleString('en')} identifiers, ${r.components?.toLocaleString('en')} components)` : ''}`);
     }
   }
   const rat = ratios({ stages, total, references });
@@ -260,8 +259,8 @@ try {
     incStages.push(stageResult('report', rep.measure, rep.result.rendered, 'reports', rep.result.status, rep.result.note));
     const ms = m.ms + rep.measure.ms;
     incremental = { share: options.increment, newEvents: inc.events, ms: Math.round(ms), peakRssBytes: Math.max(m.peakRssBytes, rep.measure.peakRssBytes), ratioToFull: Math.round((ms / total.ms) * 1000) / 1000, stages: incStages };
-    for (const s of incStages) console.log(`  ${s.name.padEnd(13)} ${secs(s.ms).padStart(9)}  ${s.status}${s.note ? `: ${s.note}` : ''}`);
-    console.log(`  ${'total'.padEnd(13)} ${secs(ms).padStart(9)}  = ${(incremental.ratioToFull * 100).toFixed(1)}% of the full run (${run.status}), peak ${mb(incremental.peakRssBytes)} MB`);
+    for (const s of incStages) console.log(`  ${s.name.padEnd(13)} ${seconds(s.ms).padStart(9)}  ${s.status}${s.note ? `: ${s.note}` : ''}`);
+    console.log(`  ${'total'.padEnd(13)} ${seconds(ms).padStart(9)}  = ${(incremental.ratioToFull * 100).toFixed(1)}% of the full run (${run.status}), peak ${mb(incremental.peakRssBytes)} MB`);
     await store.close();
     removeIncrements();
   }

@@ -16,6 +16,7 @@ import { resolveJourneysConfig } from '../core/journeys/config.ts';
 import { buildJourneys } from '../core/journeys/stage.ts';
 import { openStore } from '../core/store/index.ts';
 import { insertContacts, insertEventIdentifiers, insertEvents } from './identity-world.ts';
+import { loadAverage, measure, seconds } from './measure.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'touchpoint-bench-stitch-'));
 const url = process.argv[2] || `duckdb://${join(dir, 'bench.duckdb')}`;
@@ -26,8 +27,6 @@ const HASH = process.env.HASH === '1';
 const SEQ = process.env.SEQ === '1';
 const HASHED = ['persons', 'identity_map', 'identity_nodes', 'identity_rejections', 'identity_changes', 'journeys', 'journey_touchpoints'];
 
-const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
-
 /** Wall and CPU time (DuckDB's threads included) of `work`, and its statements, slowest first. */
 async function timed<T>(label: string, work: (onStep: (name: string, ms: number) => void) => Promise<T>): Promise<{ result: T; ms: number }> {
   const steps = new Map<string, number>();
@@ -37,16 +36,12 @@ async function timed<T>(label: string, work: (onStep: (name: string, ms: number)
     if (SEQ) console.log(`  ${String(Math.round(ms)).padStart(6)} ms  #${calls} ${name}`);
     steps.set(name, (steps.get(name) ?? 0) + ms);
   };
-  const started = performance.now();
-  const cpu = process.cpuUsage();
-  const result = await work(onStep);
-  const ms = performance.now() - started;
-  const used = process.cpuUsage(cpu);
+  const { result, measure: m } = await measure(() => work(onStep));
   const inStatements = [...steps.values()].reduce((a, b) => a + b, 0);
-  console.log(`${label}: ${seconds(ms)} (cpu ${seconds((used.user + used.system) / 1000)}; ${calls} statements took ${seconds(inStatements)}, the rest is the commit and Node)`);
+  console.log(`${label}: ${seconds(m.ms)} (cpu ${seconds(m.cpuMs)}; ${calls} statements took ${seconds(inStatements)}, the rest is the commit and Node)`);
   const slowest = [...steps].toSorted((a, b) => b[1] - a[1]);
   for (const [name, stepMs] of PROFILE ? slowest : slowest.slice(0, 8)) console.log(`  ${String(Math.round(stepMs)).padStart(6)} ms  ${name}`);
-  return { result, ms };
+  return { result, ms: m.ms };
 }
 
 const store = await openStore({ url });
@@ -86,7 +81,7 @@ try {
       console.log(`  hash ${table}: ${Number(h.n)} rows ${h.h}`);
     }
   }
-  console.log(`stitching + journeys: ${seconds(identity.ms + journeys.ms)} (load average ${(await import('node:fs')).readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')})`);
+  console.log(`stitching + journeys: ${seconds(identity.ms + journeys.ms)} (load average ${loadAverage()})`);
 } finally {
   await store.close();
   rmSync(dir, { recursive: true, force: true });

@@ -156,8 +156,9 @@ const BROKEN: Graph = { mem: 'tpi_mem_b', lim: 'tpi_lim_b' };
 /**
  * Whether any never_alone identifier has a row in tpi_lim (see buildNodes): only through a
  * max_per_person or a never_link pair naming its type, as never_alone types never count toward
- * max_component_size. Decided from the configuration, not by a lookup: PostgreSQL planned `… in
- * (…) limit 1` over the two tables as a nested loop (minutes at 10M events).
+ * max_component_size. Decided from the configuration and the few never_link pairs, not by looking
+ * for such rows: PostgreSQL planned `… in (…) limit 1` over the two large tables as a nested loop
+ * (minutes at 10M events).
  */
 async function weakCountsTowardGuards(sql: Sql, config: IdentityConfig): Promise<boolean> {
   if (config.never_alone.length === 0) return false;
@@ -190,21 +191,22 @@ export async function stitch(sql: Sql, config: IdentityConfig): Promise<StitchSt
   await temp(sql, 'tpi_lvl', 'select cast(0 as integer) as lvl, node_id, node_id as label, true as ok from tpi_node where false');
   await temp(sql, 'tpi_act', `select node_id, rank from tpi_node where rank < ${R}`);
   const visited: number[] = [];
-  let g = WHOLE;
   for (const r of ranks) {
     visited.push(r);
+    const first = visited.length === 1;
+    const g = first ? WHOLE : BROKEN;
     stats.rounds += await components(
       sql,
       'tpi_cr',
       // At the first level every identifier below never_alone is active.
-      visited.length === 1
+      first
         ? `select observation_id, node_id from ${g.mem} where rank <= ${r}`
         : `select m.observation_id, m.node_id from ${g.mem} m join tpi_act a on a.node_id = m.node_id where a.rank <= ${r}`,
       max,
       `select node_id from tpi_act where rank <= ${r}`,
     );
     await temp(sql, 'tpi_viol', `select distinct label from (${violations('tpi_cr', g)}) v`);
-    if (visited.length === 1) {
+    if (first) {
       // The first level holds every identifier but the weak ones: the raw components are its
       // components joined by the weak identifiers' observations, found on the contracted graph.
       // Its kept components are persons as they are (tpi_kept, taken in after the stronger levels).
@@ -213,7 +215,6 @@ export async function stitch(sql: Sql, config: IdentityConfig): Promise<StitchSt
       await temp(sql, 'tpi_brk', 'select c.node_id from tpi_cr c join tpi_viol v on v.label = c.label');
       await temp(sql, BROKEN.mem, 'select observation_id, node_id, rank from tpi_mem where node_id in (select node_id from tpi_brk)');
       await temp(sql, BROKEN.lim, 'select node_id, ckey, lim from tpi_lim where node_id in (select node_id from tpi_brk)');
-      g = BROKEN;
       await exec(sql, `insert into tpi_lvl select ${r}, node_id, label, false from tpi_cr where node_id in (select node_id from tpi_brk)`);
     } else {
       await exec(
@@ -251,6 +252,7 @@ export async function stitch(sql: Sql, config: IdentityConfig): Promise<StitchSt
       stats,
       max,
       BROKEN,
+      true,
     );
   }
   // The first level's kept components, after the split ones were resolved within themselves.
@@ -382,13 +384,12 @@ async function measureGroups(sql: Sql, again: boolean, g: Graph, guarded: boolea
  * took as many as the guard allows) and `split` (seen together on one record yet breaking a guard
  * with nothing weaker to remove: each identifier stays alone).
  */
-async function attachLevel(sql: Sql, peeled: string, weak: boolean, stats: StitchStats, max: number, g: Graph, weakCounted = true): Promise<void> {
+async function attachLevel(sql: Sql, peeled: string, weak: boolean, stats: StitchStats, max: number, g: Graph, guarded: boolean): Promise<void> {
   await temp(sql, 'tpi_p', peeled);
   if ((await scalar(sql, 'select count(*) as n from tpi_p')) === 0) return;
-  // never_alone identifiers count toward no guard unless max_per_person names their type: then a
-  // group attaches to the one person it touches with no guard to check (the default, and most of
-  // the level's cost otherwise).
-  const guarded = !weak || weakCounted;
+  // `guarded` false (only at the never_alone level, when its types count toward no guard): a group
+  // attaches to the one person it touches with no guard to check (the default, and most of the
+  // level's cost otherwise).
   // First each identifier alone: one that would break a guard with the persons it touches is out
   // before groups form, so a junk value cannot glue the identifiers seen with it into one group.
   await temp(sql, 'tpi_g', 'select node_id, node_id as label from tpi_p');
@@ -406,19 +407,24 @@ async function attachLevel(sql: Sql, peeled: string, weak: boolean, stats: Stitc
     );
   if (weak) await reject('never_alone', 's.na >= 2');
   if (!guarded) {
-    // …and when no record holds two of them (gclid and fbclid rarely meet), every group is one
-    // identifier: the one person it touches takes it.
+    // The identifiers that touch at most one person form groups: when no record holds two of them
+    // (gclid and fbclid rarely meet) every group is one identifier, as measured already. A group
+    // touching two persons is refused; one touching one attaches to it.
     const pairs = await scalar(
       sql,
       `select count(*) as n from (select m.observation_id from ${g.mem} m join tpi_p p on p.node_id = m.node_id group by m.observation_id having count(*) >= 2 limit 1) x`,
     );
-    if (pairs === 0) {
-      await exec(sql, 'insert into tpi_assign select s.glabel, a.pkey from tpi_gs s join tpi_adj a on a.glabel = s.glabel where s.na = 1');
-      await drop(sql, ...LEVEL_TABLES);
-      return;
+    if (pairs > 0) {
+      await temp(sql, 'tpi_p2', 'select p.node_id from tpi_p p join tpi_gs s on s.glabel = p.node_id where s.na <= 1');
+      stats.rounds += await components(sql, 'tpi_g', `select m.observation_id, m.node_id from ${g.mem} m join tpi_p2 p on p.node_id = m.node_id`, max, 'select node_id from tpi_p2');
+      await measureGroups(sql, true, g, guarded);
+      await reject('never_alone', 's.na >= 2');
     }
+    await exec(sql, 'insert into tpi_assign select g.node_id, a.pkey from tpi_g g join tpi_gs s on s.glabel = g.label join tpi_adj a on a.glabel = s.glabel where s.na = 1');
+    await drop(sql, ...LEVEL_TABLES);
+    return;
   }
-  if (guarded) await reject('guard', `s.na ${weak ? '= 1' : '>= 1'} and b.glabel is not null`);
+  await reject('guard', `s.na ${weak ? '= 1' : '>= 1'} and b.glabel is not null`);
   await temp(
     sql,
     'tpi_p2',
@@ -426,14 +432,9 @@ async function attachLevel(sql: Sql, peeled: string, weak: boolean, stats: Stitc
      where ${weak ? 's.na <= 1 and ' : ''}(s.na = 0 or not exists (select 1 from tpi_ubad b where b.glabel = s.glabel))`,
   );
   stats.rounds += await components(sql, 'tpi_g', `select m.observation_id, m.node_id from ${g.mem} m join tpi_p2 p on p.node_id = m.node_id`, max, 'select node_id from tpi_p2');
-  await measureGroups(sql, true, g, guarded);
+  await measureGroups(sql, true, g, true);
   if (weak) {
     await reject('never_alone', 's.na >= 2');
-    if (!guarded) {
-      await exec(sql, 'insert into tpi_assign select g.node_id, a.pkey from tpi_g g join tpi_gs s on s.glabel = g.label join tpi_adj a on a.glabel = s.glabel where s.na = 1');
-      await drop(sql, ...LEVEL_TABLES);
-      return;
-    }
     await reject('guard', 's.na = 1 and b.glabel is not null');
     await temp(sql, 'tpi_cand', 'select glabel, na from tpi_gs s where na = 1 and not exists (select 1 from tpi_ubad b where b.glabel = s.glabel)');
   } else {

@@ -28,8 +28,6 @@ export interface PersonStats {
 }
 
 const FRESH_ATTEMPTS = 8;
-/** A first run waits this long for readers of an empty output table before it fills it with its indexes in place (PostgreSQL). */
-const LOCK_TIMEOUT_MS = 5_000;
 
 /** The public rule name of a refusal in tpi_rej (alias r): the guard its limit key belongs to. */
 const RULE = `case when r.kind = 'never_alone' then 'never_alone' when substr(r.ckey, 1, 11) = 'never_link:' then 'never_link'
@@ -189,7 +187,7 @@ async function replaceRows(
 ): Promise<void> {
   if (full && (await scalar(sql, `select count(*) as n from (select 1 from ${table} limit 1) t`)) === 0) {
     // PostgreSQL: indexed once after the insert rather than row by row (core/store/rebuild.ts).
-    const bare = sql.dialect === 'postgres' ? await emptyWithoutIndexes(sql.db as Knex.Transaction, [table], LOCK_TIMEOUT_MS) : undefined;
+    const bare = sql.dialect === 'postgres' ? await emptyWithoutIndexes(sql.db as Knex.Transaction, [table]) : undefined;
     await exec(sql, `insert into ${table} (${columns.join(', ')}) select ${columns.map((c) => `f.${c}`).join(', ')} from (${fresh}) f`, bindings);
     if (bare && 'restore' in bare) await bare.restore();
     return;

@@ -150,7 +150,6 @@ function channelOf(config: JourneysConfig, e: string): Fragment {
 }
 
 function insertTouchpoints({ config, dialect }: AssemblyOptions): Fragment {
-  const channel = (e: string) => channelOf(config, e);
   // The page is read from the event's properties only when a stage rule asks for it (JSON is parsed per row).
   return sql`insert into journey_touchpoints (${raw(TOUCHPOINT_COLUMNS.join(', '))})
   select person_id || ':' || cast(grp as text), cast(rn - first_rn + 1 as integer), event_id, person_id, occurred_at, name, channel, source_medium, campaign_id, campaign,
@@ -158,7 +157,7 @@ function insertTouchpoints({ config, dialect }: AssemblyOptions): Fragment {
     coalesce(session_id, 's:' || person_id || ':' || cast(session_number as text)), device, is_conv = 1
   from (
     select p.person_id, k.grp, k.rn, k.is_conv, k.session_number, f.first_rn,
-      e.event_id, e.occurred_at, e.kind, e.name, ${channel('e')} as channel, e.source_medium, e.campaign_id, e.campaign,
+      e.event_id, e.occurred_at, e.kind, e.name, ${channelOf(config, 'e')} as channel, e.source_medium, e.campaign_id, e.campaign,
       e.session_id, e.device, e.properties${usesPages(config.stages) ? sql`, ${PAGE} as page` : raw('')}
     from journeys_tmp_kept k
     -- Dropped touches are the first of their journey: its first kept row is position 1.
@@ -169,7 +168,6 @@ function insertTouchpoints({ config, dialect }: AssemblyOptions): Fragment {
 }
 
 function insertJourneys({ config, dialect, runId }: AssemblyOptions): Fragment {
-  const channel = (e: string) => channelOf(config, e);
   // journey_number is grp: a person's conversions are numbered in their sequence order, which is
   // conversion time, then event id; the open journey (after the last conversion) comes last.
   // Sessions: the distinct session ids, plus the numbered sessions of touches without one (their
@@ -192,8 +190,8 @@ function insertJourneys({ config, dialect, runId }: AssemblyOptions): Fragment {
     cast(a.grp as integer),
     c.conversion_event_id, c.conversion_name, c.conversion_at, c.conversion_value, c.conversion_currency, a.started_at, a.ended_at,
     a.touch_count, a.session_count,
-    case when fk.erow is not null then ${channel('fe')} end, fe.source_medium, fe.campaign, fe.device,
-    case when lk.erow is not null then ${channel('le')} end, le.source_medium, le.campaign, cast(${runId} as text)
+    case when fk.erow is not null then ${channelOf(config, 'fe')} end, fe.source_medium, fe.campaign, fe.device,
+    case when lk.erow is not null then ${channelOf(config, 'le')} end, le.source_medium, le.campaign, cast(${runId} as text)
   from agg a
   join journeys_tmp_persons p on p.pn = a.pn
   left join conversions c on c.pn = a.pn and c.grp = a.grp

@@ -21,8 +21,6 @@ const FULL_REBUILD_SHARE = 0.5;
 const STATE_KEY = 'journeys';
 // Any fixed 64-bit number, distinct from the migrations' lock.
 const BUILD_LOCK = 7_411_505_020_263;
-/** A full build waits this long for the journeys tables' readers (PostgreSQL). */
-const LOCK_TIMEOUT_MS = 5_000;
 
 export interface BuildOptions {
   /** The run doing the build: its start is the watermark the next build compares with. */
@@ -114,7 +112,7 @@ export async function buildJourneys(store: Store, options: BuildOptions): Promis
       // PostgreSQL: emptied and refilled without their indexes, then indexed once (core/store/rebuild.ts),
       // unless readers hold the tables past the lock timeout.
       const started = performance.now();
-      const emptied = store.dialect === 'postgres' ? await emptyWithoutIndexes(trx, ['journey_touchpoints', 'journeys'], options.lockTimeoutMs ?? LOCK_TIMEOUT_MS) : undefined;
+      const emptied = store.dialect === 'postgres' ? await emptyWithoutIndexes(trx, ['journey_touchpoints', 'journeys'], options.lockTimeoutMs) : undefined;
       const bare = emptied && 'restore' in emptied ? emptied : undefined;
       options.onStep?.('empty without indexes', performance.now() - started);
       if (emptied && 'skipped' in emptied) options.log?.info(`journeys: rebuilding with the indexes in place (slower): ${emptied.skipped}`);

@@ -7,11 +7,11 @@
 // keeps what was already sent. Finally the sent HTML/PDF are kept in the archive folder.
 // A crash between the server accepting a message and the ledger row being written can mean one
 // duplicate on the next run: delivery is at-least-once per recipient, never silently lost.
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Env } from '../config/env.ts';
 import { redact } from '../config/secrets.ts';
+import { newRunId } from '../engine/run.ts';
 import { ConfigError, RunError } from '../errors.ts';
 import { listDeliveries, recordDelivery } from '../schedule/ledger.ts';
 import type { DeliveryStatus } from '../schedule/schema.ts';
@@ -159,7 +159,7 @@ export async function deliverReport(options: DeliverOptions): Promise<DeliveryRe
 
   const pipeline = options.pipeline ?? readPipelineInfo(spec.pipeline);
   const runId = await latestSucceededRun(store, pipeline.name);
-  const deliveryId = `${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
+  const deliveryId = newRunId(now);
   const checks = await checkFreshness({ store, spec, period, comparison: rendered.comparison, now, pipeline });
   const failedChecks = checks.filter((c) => !c.ok);
   const from = fromAddress(spec, env);

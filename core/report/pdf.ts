@@ -89,29 +89,3 @@ export async function withBrowser<T>(fn: (browser: ReportBrowser) => Promise<T>,
     await browser.close();
   }
 }
-
-/** A lazily launched browser shared by the reports of a run (the scheduler, the demo). */
-export class BrowserPool {
-  #browser: Promise<ReportBrowser> | undefined;
-  readonly #env: Record<string, string | undefined> | undefined;
-
-  constructor(env?: Record<string, string | undefined>) {
-    this.#env = env;
-  }
-
-  get(): Promise<ReportBrowser> {
-    this.#browser ??= launchBrowser(this.#env);
-    return this.#browser;
-  }
-
-  /** A ReportBrowser that launches on first use. */
-  lazy(): ReportBrowser {
-    return { pdf: async (html, options) => (await this.get()).pdf(html, options), close: () => this.close() };
-  }
-
-  async close(): Promise<void> {
-    const b = this.#browser;
-    this.#browser = undefined;
-    if (b) await (await b).close();
-  }
-}

@@ -28,13 +28,16 @@ interface Saved {
   indexes: string[];
 }
 
+/** How long a rebuild waits for the tables' readers before it takes the slow way. */
+const LOCK_TIMEOUT_MS = 5_000;
+
 const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
 /**
  * On PostgreSQL, within `trx`: locks `tables`, empties them and drops their indexes; or, when the
  * lock was not granted within `lockTimeoutMs` (or anything else failed), changes nothing and says why.
  */
-export async function emptyWithoutIndexes(trx: Knex.Transaction, tables: string[], lockTimeoutMs: number): Promise<BareTables> {
+export async function emptyWithoutIndexes(trx: Knex.Transaction, tables: string[], lockTimeoutMs = LOCK_TIMEOUT_MS): Promise<BareTables> {
   const [{ lock_timeout: previous }] = (await trx.raw('show lock_timeout')).rows as { lock_timeout: string }[];
   let saved: Saved[];
   try {
