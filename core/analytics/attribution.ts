@@ -126,7 +126,12 @@ export interface Labels {
 }
 
 /** Campaign names and main channels: the most frequent channel of the campaign's touchpoints, else of its spend rows (ties: first by name). */
-export async function campaignLabels(ctx: AnalyticsContext, p: string): Promise<Labels> {
+export function campaignLabels(ctx: AnalyticsContext, p: string): Promise<Labels> {
+  // Attribution and ROI both ask: once per context and prefix.
+  return once(ctx, `campaign labels ${p}`, () => readCampaignLabels(ctx, p));
+}
+
+async function readCampaignLabels(ctx: AnalyticsContext, p: string): Promise<Labels> {
   const rows = (
     await exec(
       ctx.db,

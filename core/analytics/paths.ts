@@ -3,8 +3,7 @@
 // the top conversion and non-conversion paths, the distribution of path lengths, the channel
 // transition matrix with (start), (conversion) and (null), and step-by-step flows for a Sankey.
 // Set-based SQL over a_journeys / a_touches; only the grouped rows come back.
-import { bytewise } from '../journeys/rules.ts';
-import { exec, raw, sql } from '../store/sql.ts';
+import { bytewise, exec, raw, sql } from '../store/sql.ts';
 import { once } from './shared.ts';
 import type { AnalyticsContext, ResultRow } from './types.ts';
 

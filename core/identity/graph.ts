@@ -11,7 +11,8 @@
 import { RunError } from '../errors.ts';
 import { countsTowardSize, rankOf, weakRank } from './config.ts';
 import type { IdentityConfig } from './config.ts';
-import { bytewise, drop, exec, rows, scalar, temp } from './sql.ts';
+import { bytewise } from '../store/sql.ts';
+import { drop, exec, rows, scalar, temp } from './sql.ts';
 import type { Sql } from './sql.ts';
 
 /**
@@ -98,7 +99,7 @@ export async function buildNodes(sql: Sql, config: IdentityConfig, source: strin
   await temp(
     sql,
     'tpi_node',
-    `select row_number() over (order by ${bytewise(sql.dialect, 'identifier_type')}, ${bytewise(sql.dialect, 'identifier_value')}) as node_id,
+    `select row_number() over (order by ${bytewise('identifier_type', sql.dialect).text}, ${bytewise('identifier_value', sql.dialect).text}) as node_id,
        identifier_type, identifier_value, case ${whens.join(' ')} else ${config.strength.length + 1} end as rank,
        min(observed_at) as first_seen_at, max(observed_at) as last_seen_at, count(*) as observations
      from ${source} group by identifier_type, identifier_value`,

@@ -7,7 +7,8 @@
 // the scope's rows gives exactly what a full recompute would.
 import type { Knex } from 'knex';
 import { RunError } from '../errors.ts';
-import { emptyWithoutIndexes } from '../store/rebuild.ts';
+import { refill } from '../store/rebuild.ts';
+import { bytewise } from '../store/sql.ts';
 import { drop, exec, jsonTextArray, scalar, temp } from './sql.ts';
 import type { Sql } from './sql.ts';
 
@@ -72,7 +73,7 @@ export async function assignIds(sql: Sql, options: WriteOptions): Promise<Person
     'tpi_take',
     `select pkey, person_id from (
        select h.pkey, h.person_id, row_number() over (
-         partition by h.pkey order by v.n desc, op.created_at asc nulls last, h.person_id collate "C") as rn
+         partition by h.pkey order by v.n desc, op.created_at asc nulls last, ${bytewise('h.person_id', sql.dialect).text}) as rn
        from tpi_heir h join tpi_ov v on v.pkey = h.pkey and v.person_id = h.person_id join tpi_oldp op on op.person_id = h.person_id
      ) t where rn = 1`,
   );
@@ -187,9 +188,9 @@ async function replaceRows(
 ): Promise<void> {
   if (full && (await scalar(sql, `select count(*) as n from (select 1 from ${table} limit 1) t`)) === 0) {
     // PostgreSQL: indexed once after the insert rather than row by row (core/store/rebuild.ts).
-    const bare = sql.dialect === 'postgres' ? await emptyWithoutIndexes(sql.db as Knex.Transaction, [table]) : undefined;
-    await exec(sql, `insert into ${table} (${columns.join(', ')}) select ${columns.map((c) => `f.${c}`).join(', ')} from (${fresh}) f`, bindings);
-    if (bare && 'restore' in bare) await bare.restore();
+    await refill(sql.db as Knex.Transaction, sql.dialect, [table], async () => {
+      await exec(sql, `insert into ${table} (${columns.join(', ')}) select ${columns.map((c) => `f.${c}`).join(', ')} from (${fresh}) f`, bindings);
+    }, { log: sql.log });
     return;
   }
   const work = `tpi_out_${table}`;

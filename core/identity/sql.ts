@@ -6,6 +6,7 @@
 // gather for temporary tables). Table names are this stage's own constants, never user data; values
 // are always bound.
 import type { Knex } from 'knex';
+import type { Logger } from '../sdk/types.ts';
 import type { Dialect } from '../store/types.ts';
 
 export interface Sql {
@@ -15,6 +16,7 @@ export interface Sql {
   tables?: Set<string>;
   /** Called after each statement with its first words and duration (benchmarks, debugging). */
   onStep?: (name: string, ms: number) => void;
+  log?: Logger;
 }
 
 /** Runs one statement, timed for `onStep`. */
@@ -64,11 +66,6 @@ export async function drop(sql: Sql, ...names: string[]): Promise<void> {
 /** PostgreSQL never auto-analyzes temporary tables; without statistics it guesses sizes and nests loops. */
 export async function analyze(sql: Sql, name: string): Promise<void> {
   if (sql.dialect === 'postgres') await run(sql, `analyze ${name}`, []);
-}
-
-/** `expr` in byte order: DuckDB compares text by bytes already (its binary collation is the default, "C" an alias). */
-export function bytewise(dialect: Dialect, expr: string): string {
-  return dialect === 'duckdb' ? expr : `${expr} collate "C"`;
 }
 
 /** `expr` contains a match of the regular expression bound as the next parameter. */

@@ -68,7 +68,7 @@ export async function runIdentity(store: Store, options: IdentityRunOptions): Pr
   const hash = identityConfigHash(config);
   return store.knex.transaction(async (trx) => {
     // Work tables of an earlier run in this session were dropped with it or rolled back with it.
-    const sql: Sql = { db: trx, dialect: store.dialect, tables: new Set(), onStep: options.onStep };
+    const sql: Sql = { db: trx, dialect: store.dialect, tables: new Set(), onStep: options.onStep, log: options.log };
     const [state] = await rows<{ run_id: string; run_started_at: Date; config_hash: string }>(
       sql,
       'select run_id, run_started_at, config_hash from identity_state where stage = ?',

@@ -23,8 +23,8 @@
 // journeys depend only on their own events, so this gives exactly what a full build gives for them.
 import type { Dialect } from '../store/types.ts';
 import type { JourneysConfig } from './config.ts';
-import { PAGE, bytewise, conversionDetails, conversionRule, priorityRank, stageExpression, touchFilter, usesPages } from './rules.ts';
-import { analyzed, raw, sql } from '../store/sql.ts';
+import { PAGE, conversionDetails, conversionRule, priorityRank, stageExpression, touchFilter, usesPages } from './rules.ts';
+import { analyzed, bytewise, raw, sql } from '../store/sql.ts';
 import type { Fragment, Step } from '../store/sql.ts';
 
 export const TEMP_TABLES = ['journeys_tmp_candidates', 'journeys_tmp_persons', 'journeys_tmp_owned', 'journeys_tmp_owned_n', 'journeys_tmp_sequence', 'journeys_tmp_kept'] as const;

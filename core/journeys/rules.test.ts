@@ -3,8 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { assemblyStatements } from './assemble.ts';
 import { DEFAULTS, DEFAULT_STAGES, configHash, resolveJourneysConfig } from './config.ts';
-import { bytewise, conversionRule, priorityRank, stageExpression, touchFilter } from './rules.ts';
-import { inList, raw, sql } from '../store/sql.ts';
+import { conversionRule, priorityRank, stageExpression, touchFilter } from './rules.ts';
+import { bytewise, inList, raw, sql } from '../store/sql.ts';
 
 describe('journeys config', () => {
   it('fills every default', () => {

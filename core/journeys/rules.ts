@@ -2,19 +2,9 @@
 // rules, which events are touchpoints, stage rules. Pure; every configured value is a bound
 // parameter, only our own column names and numbers are SQL text. The expressions name the columns
 // of the row they are evaluated on (kind, name, channel, properties, is_conv, grp, page).
-import type { Dialect } from '../store/types.ts';
 import type { ConversionRule, JourneysConfig, StageRule } from './config.ts';
 import { inList, join, raw, sql } from '../store/sql.ts';
 import type { Fragment } from '../store/sql.ts';
-
-/**
- * Text compared byte by byte, as DuckDB always does. PostgreSQL compares text by the database's
- * collation (en_US orders `a_b` and `aB` differently from C), which would make tie-breaks, and so
- * journeys, differ between the engines.
- */
-export function bytewise(column: string, dialect: Dialect): Fragment {
-  return raw(dialect === 'postgres' ? `${column} collate "C"` : column);
-}
 
 /** The page a touchpoint was on: connectors keep it as page_path (file), page_location (GA4) or page_url (HubSpot forms). */
 export const PAGE = raw("coalesce(properties->>'page_path', properties->>'page_location', properties->>'page_url')");

@@ -12,7 +12,7 @@ import { TEMP_TABLES, assemblyStatements, countEventsWithoutOwner } from './asse
 import { configHash, resolveJourneysConfig } from './config.ts';
 import type { JourneysConfig } from './config.ts';
 import { SCOPE_TEMP_TABLES, countChangedEventsWithoutPerson, scopeSteps } from './incremental.ts';
-import { emptyWithoutIndexes } from '../store/rebuild.ts';
+import { refill } from '../store/rebuild.ts';
 import { exec, raw, sql } from '../store/sql.ts';
 import type { Fragment, Step } from '../store/sql.ts';
 
@@ -109,23 +109,13 @@ export async function buildJourneys(store: Store, options: BuildOptions): Promis
       await run('clear scope', sql`delete from journeys_scope where run_id = ${runId}`);
     }
     if (mode === 'full') {
-      // PostgreSQL: emptied and refilled without their indexes, then indexed once (core/store/rebuild.ts),
-      // unless readers hold the tables past the lock timeout.
-      const started = performance.now();
-      const emptied = store.dialect === 'postgres' ? await emptyWithoutIndexes(trx, ['journey_touchpoints', 'journeys'], options.lockTimeoutMs) : undefined;
-      const bare = emptied && 'restore' in emptied ? emptied : undefined;
-      options.onStep?.('empty without indexes', performance.now() - started);
-      if (emptied && 'skipped' in emptied) options.log?.info(`journeys: rebuilding with the indexes in place (slower): ${emptied.skipped}`);
-      if (!bare) {
-        await run('delete touchpoints', sql`delete from journey_touchpoints`);
-        await run('delete journeys', sql`delete from journeys`);
-      }
-      await runAll(assemblyStatements({ config, dialect: store.dialect, scope: null, runId }));
-      if (bare) {
-        const indexing = performance.now();
-        await bare.restore();
-        options.onStep?.('index', performance.now() - indexing);
-      }
+      // PostgreSQL: filled without their indexes, then indexed once, unless readers hold the tables
+      // past the lock timeout (core/store/rebuild.ts).
+      await refill(trx, store.dialect, ['journey_touchpoints', 'journeys'], () => runAll(assemblyStatements({ config, dialect: store.dialect, scope: null, runId })), {
+        lockTimeoutMs: options.lockTimeoutMs,
+        log: options.log,
+        onStep: options.onStep,
+      });
       // Statistics of the new rows for the analytics that follow (autovacuum would gather them later).
       if (store.dialect === 'postgres') await run('analyze', sql`analyze journeys, journey_touchpoints`);
       rebuilt = await count('count persons', sql`select count(distinct person_id) as n from journeys`);

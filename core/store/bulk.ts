@@ -22,17 +22,16 @@ export type Row = (string | number | null)[];
 
 /**
  * Appends rows to `table` on the connection of `trx` (so they commit or roll back with it).
- * `temp`: the table is a DuckDB temporary table (catalog `temp`).
  */
-export async function bulkAppend(trx: Knex.Transaction, dialect: Dialect, table: string, columns: Column[], rows: Row[], temp = false): Promise<void> {
+export async function bulkAppend(trx: Knex.Transaction, dialect: Dialect, table: string, columns: Column[], rows: Row[]): Promise<void> {
   if (rows.length === 0) return;
   const connection: unknown = await trx.client.acquireConnection();
-  if (dialect === 'duckdb') await appendDuckDB(connection as DuckDBConnection, table, columns, rows, temp);
+  if (dialect === 'duckdb') await appendDuckDB(connection as DuckDBConnection, table, columns, rows);
   else await copyPostgres(connection as PoolClient, table, columns, rows);
 }
 
-async function appendDuckDB(connection: DuckDBConnection, table: string, columns: Column[], rows: Row[], temp: boolean): Promise<void> {
-  const appender = await connection.createAppender(table, null, temp ? 'temp' : null);
+async function appendDuckDB(connection: DuckDBConnection, table: string, columns: Column[], rows: Row[]): Promise<void> {
+  const appender = await connection.createAppender(table);
   try {
     const put = columns.map((c) => appenderFor(appender, c.type));
     for (const row of rows) {

@@ -11,6 +11,8 @@
 // this reads (any failure here rolls back to a savepoint: the slow way is always there). DuckDB
 // tables have no indexes to drop (see the migrations).
 import type { Knex } from 'knex';
+import type { Logger } from '../sdk/types.ts';
+import type { Dialect } from './types.ts';
 
 export type BareTables =
   | {
@@ -83,4 +85,29 @@ export async function emptyWithoutIndexes(trx: Knex.Transaction, tables: string[
       }
     },
   };
+}
+
+/**
+ * Replaces every row of `tables` with what `fill` inserts, in `trx`: on PostgreSQL into the tables
+ * emptied without their indexes, which are then built once; elsewhere, or when that is skipped (the
+ * reason logged at info), after a plain `delete`.
+ */
+export async function refill(
+  trx: Knex.Transaction,
+  dialect: Dialect,
+  tables: string[],
+  fill: () => Promise<void>,
+  options: { lockTimeoutMs?: number; log?: Logger; onStep?: (name: string, ms: number) => void } = {},
+): Promise<void> {
+  const step = async (name: string, work: () => Promise<unknown>) => {
+    const started = performance.now();
+    await work();
+    options.onStep?.(name, performance.now() - started);
+  };
+  let bare: BareTables | undefined;
+  if (dialect === 'postgres') await step('empty without indexes', async () => (bare = await emptyWithoutIndexes(trx, tables, options.lockTimeoutMs)));
+  if (bare && 'skipped' in bare) options.log?.info(`rebuilding with the indexes in place (slower): ${bare.skipped}`);
+  if (!bare || 'skipped' in bare) for (const table of tables) await step(`delete ${table}`, () => trx.raw(`delete from ${quote(table)}`));
+  await fill();
+  if (bare && 'restore' in bare) await step('index', () => (bare as { restore(): Promise<void> }).restore());
 }

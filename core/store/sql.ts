@@ -48,6 +48,15 @@ export function inList(expr: Fragment, values: readonly string[]): Fragment {
   return sql`${expr} in (${join(values.map((v) => sql`${v}`), ', ')})`;
 }
 
+/**
+ * Text compared byte by byte, as DuckDB always does. PostgreSQL compares text by the database's
+ * collation (en_US orders `a_b` and `aB` differently from C), which would make tie-breaks, ids and
+ * so journeys differ between the engines.
+ */
+export function bytewise(column: string, dialect: Dialect): Fragment {
+  return raw(dialect === 'postgres' ? `${column} collate "C"` : column);
+}
+
 /** One statement of a build, named for logs and the benchmark. */
 export interface Step {
   name: string;

@@ -55,23 +55,24 @@ function check(value: unknown, source: YamlSource, file: string): Diagnostic[] {
 export function loadDeclarativeConnector(file: string): ConnectorDefinition<JsonObject> {
   // No environment: a connector file describes an API; credentials come from the pipeline's config.
   const { value: spec } = loadYamlConfig<RestConnectorSpec>(file, declarativeSchema(), { env: {}, check: (v, s) => check(v, s, file) });
-  const build = (config: JsonObject, strict: boolean) =>
+  // Not strict: an unset value renders as '' here; each read renders strictly with its own config.
+  const build = (config: JsonObject) =>
     spec.streams.map((s, i) => {
       try {
-        return restStream(spec, s, { config, schema: spec.config, connector: spec.name, strict }, `streams[${i}] (${s.name})`);
+        return restStream(spec, s, { config, schema: spec.config, connector: spec.name, strict: false }, `streams[${i}] (${s.name})`);
       } catch (error) {
         if (error instanceof ConfigError && !error.where) throw new ConfigError(error.message, { where: file, hint: error.hint, cause: error });
         throw error;
       }
     });
   // Compile once now: a column or mapping mistake fails at load, naming the file.
-  build({}, false);
+  build({});
   return {
     name: spec.name,
     version: spec.version,
     sdkVersion: spec.sdk_version,
     description: spec.description,
     configSchema: spec.config,
-    streams: (config: JsonObject) => build(config ?? {}, false),
+    streams: (config: JsonObject) => build(config ?? {}),
   };
 }

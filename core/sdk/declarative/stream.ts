@@ -69,7 +69,7 @@ export function restStream(root: RestConnectorSpec, spec: RestStreamSpec, scope:
     // `initial` may name the config (`{{ config.start_date }}`): known only at read time.
     cursor: inc ? { field: inc.cursor_field, initial: inc.initial?.includes('{{') ? undefined : inc.initial, lookback: inc.lookback } : undefined,
     schema: recordSchema(columns),
-    map: map && ((record) => map(record)),
+    map,
     async *read(ctx: ReadContext<JsonObject>): AsyncGenerator<RecordBatch<JsonObject>> {
       const strict: TemplateScope = { ...scope, config: ctx.config, strict: true };
       const http = ctx.http.extend({ baseUrl: String(render(root.base_url, strict)), headers: render(root.headers, strict) });
